@@ -1,0 +1,3 @@
+"""weee: the refurbishment bench agent."""
+
+__version__ = "0.1.0"
