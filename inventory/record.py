@@ -1,0 +1,311 @@
+"""The certified record: one versioned definition, ``weee-record/1``.
+
+A record is one laptop's pass over a bench (hardware report, check verdicts and grade,
+erasure reports, image result, bench and technician). Its shape is published as a JSON
+Schema (``inventory/schema/record-1.schema.json``) so the programme database, the bench
+and anyone auditing a certificate use the same definition. The rules JSON Schema cannot
+say (the ``certified`` flag follows from the erasures and the image, the top-level
+``device_id`` is the hardware's) are checked here, in :func:`validate_record`, on write
+and on read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+import math
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import jsonschema
+
+import agent
+
+RECORD_SCHEMA_ID = "weee-record/1"
+SCHEMA_RESOURCE = "record-1.schema.json"
+KINDS = ("refurbishment", "maintenance", "recycling")
+
+# Floats are rounded before signing: their JSON text must not depend on which language or
+# library re-serialises them when a verifier recomputes the canonical bytes.
+FLOAT_DECIMALS = 3
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str  # "erasures[0].verification.result"; "" for the record itself
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path or '(record)'}: {self.message}"
+
+
+class RecordInvalid(ValueError):
+    """The record breaks its schema or its own consistency rules.
+
+    ``problems`` lists every violation found, most relevant first; ``path`` and
+    ``message`` are the first one's, for callers that report a single line.
+    """
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems = list(problems)
+        assert self.problems, "RecordInvalid needs at least one problem"
+        self.path = self.problems[0].path
+        self.message = self.problems[0].message
+        more = len(self.problems) - 1
+        suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+        super().__init__(f"{self.problems[0]}{suffix}")
+
+
+@functools.cache
+def record_schema() -> dict[str, Any]:
+    """The published JSON Schema of ``weee-record/1``."""
+    text = resources.files("inventory.schema").joinpath(SCHEMA_RESOURCE).read_text("utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+@functools.cache
+def _validator() -> jsonschema.Draft202012Validator:
+    schema = record_schema()
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
+def format_path(parts: Iterable[str | int]) -> str:
+    """``["erasures", 0, "status"]`` -> ``"erasures[0].status"``."""
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _schema_problems(record: Any) -> list[Problem]:
+    errors = sorted(_validator().iter_errors(record), key=jsonschema.exceptions.relevance)
+    problems = []
+    for error in errors:
+        # oneOf failures ("x is not valid under any of the given schemas") say nothing
+        # useful; the most relevant sub-error names the real cause.
+        best = jsonschema.exceptions.best_match([error]) if error.context else error
+        problems.append(Problem(format_path(best.absolute_path), best.message))
+    return problems
+
+
+def consistency_problems(record: Mapping[str, Any]) -> list[Problem]:
+    """The rules beyond the schema; ``record`` must already satisfy the schema."""
+    problems: list[Problem] = []
+    device = record["hardware"].get("device") or {}
+    hw_id = device.get("device_id")
+    if hw_id is not None and hw_id != record["device_id"]:
+        problems.append(
+            Problem(
+                "device_id",
+                f"{record['device_id']!r} differs from hardware.device.device_id {hw_id!r}",
+            )
+        )
+
+    seen_ids: dict[str, int] = {}
+    for index, erasure in enumerate(record["erasures"]):
+        where = f"erasures[{index}]"
+        if erasure["erasure_id"] in seen_ids:
+            problems.append(
+                Problem(
+                    f"{where}.erasure_id", f"same as erasures[{seen_ids[erasure['erasure_id']]}]"
+                )
+            )
+        seen_ids.setdefault(erasure["erasure_id"], index)
+        if erasure["status"] == "certified":
+            problems.extend(_certified_erasure_problems(erasure, where))
+
+    image = record["image"]
+    if image is not None and image["status"] == "verified":
+        if image["verification"] == "none":
+            problems.append(
+                Problem(
+                    "image.verification", "a verified image needs a verification method, not 'none'"
+                )
+            )
+        if image["error"] is not None:
+            problems.append(
+                Problem("image.error", f"a verified image carries an error: {image['error']!r}")
+            )
+
+    expected = derive_certified(record)
+    if record["certified"] != expected:
+        problems.append(
+            Problem("certified", f"is {record['certified']} but {certified_reason(record)}")
+        )
+    return problems
+
+
+def _certified_erasure_problems(erasure: Mapping[str, Any], where: str) -> list[Problem]:
+    """An erasure may say "certified" only when every pass ran clean and was verified."""
+    problems = []
+    verification = erasure["verification"]
+    if verification["result"] != "passed":
+        problems.append(
+            Problem(
+                f"{where}.verification.result",
+                f"is {verification['result']!r} on a certified erasure",
+            )
+        )
+    if verification["method"] == "none":
+        problems.append(Problem(f"{where}.verification.method", "is 'none' on a certified erasure"))
+    if verification["mismatches"]:
+        problems.append(
+            Problem(
+                f"{where}.verification.mismatches",
+                f"{verification['mismatches']} on a certified erasure",
+            )
+        )
+    if not erasure["passes"]:
+        problems.append(Problem(f"{where}.passes", "a certified erasure has no pass"))
+    for number, one_pass in enumerate(erasure["passes"]):
+        if one_pass["errors"]:
+            problems.append(
+                Problem(f"{where}.passes[{number}].errors", "a certified erasure's pass has errors")
+            )
+        if one_pass["ended_at"] is None:
+            problems.append(
+                Problem(
+                    f"{where}.passes[{number}].ended_at", "a certified erasure's pass never ended"
+                )
+            )
+    if erasure["errors"]:
+        problems.append(
+            Problem(f"{where}.errors", f"a certified erasure has errors: {erasure['errors']}")
+        )
+    if erasure["ended_at"] is None:
+        problems.append(Problem(f"{where}.ended_at", "a certified erasure never ended"))
+    return problems
+
+
+def derive_certified(record: Mapping[str, Any]) -> bool:
+    """The record's own rule: every erasure certified (at least one) and the image verified."""
+    erasures = record["erasures"]
+    image = record["image"]
+    return (
+        bool(erasures)
+        and all(e["status"] == "certified" for e in erasures)
+        and image is not None
+        and image["status"] == "verified"
+    )
+
+
+def certified_reason(record: Mapping[str, Any]) -> str:
+    """Why :func:`derive_certified` says what it says, in one phrase."""
+    if not record["erasures"]:
+        return "the record holds no erasure"
+    for index, erasure in enumerate(record["erasures"]):
+        if erasure["status"] != "certified":
+            return f"erasures[{index}] ({erasure['media']['device']}) is {erasure['status']!r}"
+    image = record["image"]
+    if image is None:
+        return "the record holds no image result"
+    if image["status"] != "verified":
+        return f"the image is {image['status']!r}"
+    return "every erasure is certified and the image verified"
+
+
+def validate_record(record: Any) -> None:
+    """Raise :class:`RecordInvalid` unless ``record`` is a valid ``weee-record/1``."""
+    if not isinstance(record, Mapping):
+        raise RecordInvalid(
+            [Problem("", f"a record is a JSON object, not {type(record).__name__}")]
+        )
+    if record.get("schema") != RECORD_SCHEMA_ID:
+        raise RecordInvalid(
+            [
+                Problem(
+                    "schema",
+                    f"{record.get('schema')!r} is not {RECORD_SCHEMA_ID!r} (unknown version)",
+                )
+            ]
+        )
+    problems = _schema_problems(record)
+    if problems:
+        raise RecordInvalid(problems)
+    problems = consistency_problems(record)
+    if problems:
+        raise RecordInvalid(problems)
+
+
+def to_json_value(value: Any) -> Any:
+    """Plain JSON data from dataclasses/dicts/tuples, floats rounded to 3 decimals.
+
+    The result is exactly what a JSON round trip gives back (keys become strings, tuples
+    lists), so the canonical bytes computed before writing equal those a verifier
+    computes after reading the file.
+    """
+    if hasattr(value, "to_dict") and callable(value.to_dict):
+        value = value.to_dict()
+    if isinstance(value, Mapping):
+        return {str(k): to_json_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_json_value(v) for v in value]
+    if isinstance(value, bool) or value is None or isinstance(value, str | int):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{value} cannot be written to a record (not a finite number)")
+        return round(value, FLOAT_DECIMALS)
+    raise TypeError(f"{type(value).__name__} cannot be written to a record")
+
+
+def utc_now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def new_record(
+    *,
+    kind: str,
+    bench: Mapping[str, Any],
+    hardware: Any,
+    checks: Any,
+    erasures: Iterable[Any] = (),
+    image: Any = None,
+    device_id: str | None = None,
+    donor: Mapping[str, Any] | None = None,
+    maintenance_ticket: str | None = None,
+    kit: Mapping[str, Any] | None = None,
+    record_id: str | None = None,
+    created_at: str | None = None,
+) -> dict[str, Any]:
+    """Assemble a valid record; ``certified`` is derived, never passed in.
+
+    ``hardware``, ``checks``, the erasures and the image may be dicts or dataclasses with
+    ``to_dict()``. ``device_id`` defaults to ``hardware.device.device_id``. Raises
+    :class:`RecordInvalid` when the parts do not make a valid record.
+    """
+    hardware_dict = to_json_value(hardware)
+    if device_id is None and isinstance(hardware_dict, dict):
+        device_id = (hardware_dict.get("device") or {}).get("device_id")
+    record: dict[str, Any] = {
+        "schema": RECORD_SCHEMA_ID,
+        "record_id": record_id or str(uuid.uuid4()),
+        "kind": kind,
+        "created_at": created_at or utc_now(),
+        "agent": {"name": "weee", "version": agent.__version__},
+        "bench": to_json_value(bench),
+        "device_id": device_id,
+        "donor": to_json_value(donor),
+        "maintenance_ticket": maintenance_ticket,
+        "hardware": hardware_dict,
+        "checks": to_json_value(checks),
+        "erasures": to_json_value(list(erasures)),
+        "image": to_json_value(image),
+        "kit": to_json_value(kit),
+        "certified": False,
+    }
+    problems = _schema_problems(record)
+    if problems:
+        raise RecordInvalid(problems)
+    record["certified"] = derive_certified(record)
+    validate_record(record)
+    return record
