@@ -31,6 +31,7 @@ class Device:
     bios_version: str | None = None
     bios_date: str | None = None  # ISO date (YYYY-MM-DD) when parseable, else as given
     device_id: str | None = None  # stable identifier, see checks/identity.py
+    device_id_basis: str | None = None  # system-serial | board-serial | system-uuid | mac | ...
     # raw DMI strings as read (placeholders kept), for audits and vendor quirks
     raw: dict[str, str | None] = field(default_factory=dict)
 
