@@ -14,7 +14,8 @@ _LSPCI_NN = re.compile(
     r"\[(?P<vid>[0-9a-fA-F]{4}):(?P<did>[0-9a-fA-F]{4})\]"
 )
 _LSUSB = re.compile(
-    r"^Bus (?P<bus>\d+) Device (?P<dev>\d+): ID (?P<vid>[0-9a-fA-F]{4}):(?P<pid>[0-9a-fA-F]{4})\s*(?P<desc>.*)$"
+    r"^Bus (?P<bus>\d+) Device (?P<dev>\d+): "
+    r"ID (?P<vid>[0-9a-fA-F]{4}):(?P<pid>[0-9a-fA-F]{4})\s*(?P<desc>.*)$"
 )
 
 
@@ -34,7 +35,10 @@ def normalise_slot(slot: str) -> str:
 
 
 def parse_lspci(raw: str) -> list[PciDevice]:
-    """``lspci -vmm -nn [-k]`` records (``-k`` adds the bound driver); plain ``lspci -nn`` lines are understood too."""
+    """``lspci -vmm -nn [-k]`` records (``-k`` adds the bound driver).
+
+    Plain ``lspci -nn`` lines (as in the QEMU recordings) are understood too.
+    """
     devices: list[PciDevice] = []
     if "Slot:" not in raw:
         for line in raw.splitlines():
