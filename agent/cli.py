@@ -29,6 +29,7 @@ SUBCOMMANDS: dict[str, str] = {
     "label": "agent.commands.label:label",
     "sync": "agent.commands.sync:sync",
     "serve": "agent.commands.serve:serve",
+    "manage": "agent.commands.serve:manage",
     "demo": "agent.commands.demo:demo",
 }
 
