@@ -1,0 +1,150 @@
+"""The check runner: expands the declarations per device, skips what cannot run (with
+the reason), runs the rest, and times each one.
+
+Checks marked ``background`` (a drive's self-test, which the drive runs on its own while
+we only poll it) start first in threads so they overlap with the foreground checks;
+that is what keeps the default unattended run under two minutes.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+
+from checks.health.model import CheckContext, CheckResult, CheckSpec, Target, Verdict
+from checks.health.storage import is_internal
+from checks.i18n import Msg, msg
+from checks.system import which as system_which
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Planned:
+    spec: CheckSpec
+    target: Target | None
+    id: str
+    component: str
+    skip: Verdict | None = None
+
+
+def matches(check_id: str, spec_id: str, component: str, only: Sequence[str] | None) -> bool:
+    """``--only storage`` selects storage.*; ``--only storage.smart.sda`` one check;
+    a component name (``webcam``) selects every check about it."""
+    if not only:
+        return True
+    for want in only:
+        if check_id == want or check_id.startswith(want + ".") or spec_id == want:
+            return True
+        if component == want:
+            return True
+    return False
+
+
+def _targets(spec: CheckSpec, ctx: CheckContext) -> list[Target | None]:
+    if spec.per == "storage":
+        return [Target(d.name, d) for d in ctx.report.storage]
+    if spec.per == "battery":
+        return [Target(b.name, b) for b in ctx.report.batteries] or [None]
+    return [None]
+
+
+def _component(spec: CheckSpec, target: Target | None) -> str:
+    # the boot stick or another USB drive says nothing about the laptop
+    if spec.per == "storage" and target is not None and not is_internal(target.obj):
+        return "external-storage"
+    return spec.component
+
+
+def skip_reason(spec: CheckSpec, ctx: CheckContext) -> Msg | None:
+    if spec.interactive and ctx.unattended:
+        return msg("skip.unattended")
+    if spec.requires.terminal and ctx.terminal is None:
+        return msg("skip.no_terminal")
+    if spec.requires.live and not ctx.live:
+        return msg("skip.capture")
+    if spec.requires.root and not ctx.is_root:
+        return msg("skip.root")
+    finder = ctx.which or system_which
+    for tool in spec.requires.tools:
+        if finder(tool) is None:
+            return msg("skip.tool", tool=tool)
+    return None
+
+
+def plan_checks(
+    specs: Sequence[CheckSpec], ctx: CheckContext, only: Sequence[str] | None = None
+) -> list[Planned]:
+    planned: list[Planned] = []
+    for spec in specs:
+        reason = skip_reason(spec, ctx)
+        for target in _targets(spec, ctx):
+            check_id = spec.id if target is None else f"{spec.id}.{target.key}"
+            component = _component(spec, target)
+            if not matches(check_id, spec.id, component, only):
+                continue
+            skip: Verdict | None = None
+            if reason is not None:
+                skip = Verdict("skip", reason, {})
+            elif spec.applies is not None and target is not None:
+                why = spec.applies(target)
+                if why is not None:
+                    skip = Verdict("skip", why, {})
+            planned.append(Planned(spec, target, check_id, component, skip))
+    return planned
+
+
+def _run_one(p: Planned, ctx: CheckContext) -> CheckResult:
+    start = time.monotonic()
+    if p.skip is not None:
+        verdict = p.skip
+    else:
+        try:
+            verdict = p.spec.run(ctx, p.target)
+        except KeyboardInterrupt:
+            raise
+        except Exception as exc:  # one broken check must not lose the others' results
+            log.debug("check %s crashed", p.id, exc_info=True)
+            verdict = Verdict("skip", msg("skip.crashed", error=f"{type(exc).__name__}: {exc}"), {})
+    return CheckResult(
+        id=p.id,
+        spec_id=p.spec.id,
+        component=p.component,
+        target=p.target.key if p.target else None,
+        verdict=verdict,
+        duration_s=time.monotonic() - start,
+        interactive=p.spec.interactive,
+    )
+
+
+def run_checks(
+    plan: Sequence[Planned],
+    ctx: CheckContext,
+    *,
+    on_result: Callable[[CheckResult], None] = lambda _r: None,
+) -> list[CheckResult]:
+    results: dict[str, CheckResult] = {}
+    background = [p for p in plan if p.spec.background and p.skip is None]
+    futures: dict[str, Future[CheckResult]] = {}
+    with ThreadPoolExecutor(
+        max_workers=max(1, len(background)), thread_name_prefix="check"
+    ) as pool:
+        for p in background:
+            futures[p.id] = pool.submit(_run_one, p, ctx)
+        for p in plan:
+            if p.id in futures:
+                continue
+            result = _run_one(p, ctx)
+            results[p.id] = result
+            ctx.results.append(result)
+            on_result(result)
+        for check_id, future in futures.items():
+            ctx.progress(f"waiting for {check_id}")
+            result = future.result()
+            results[check_id] = result
+            ctx.results.append(result)
+            on_result(result)
+    return [results[p.id] for p in plan]

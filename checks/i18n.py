@@ -1,0 +1,550 @@
+"""French and English messages for verdicts, repairs and the guided checks.
+
+Not all technicians read English, and the programme database shows both languages, so
+every verdict carries a :class:`Msg` (a message id and its parameters) rendered in both
+languages. The language of the terminal output follows the POSIX locale variables
+(``LC_ALL`` over ``LC_MESSAGES`` over ``LANG``) unless ``--lang`` says otherwise. A plain
+dict catalogue is enough for two languages and keeps every sentence reviewable in one
+place; numbers get a decimal comma in French.
+"""
+
+# Sentences stay whole on one line so that a translator reads each one at a glance.
+# ruff: noqa: E501
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Lang = Literal["en", "fr"]
+LANGS: tuple[Lang, ...] = ("en", "fr")
+
+
+def detect_lang(env: Mapping[str, str] | None = None) -> Lang:
+    """The language the locale asks for: the first set of LC_ALL, LC_MESSAGES, LANG."""
+    env = os.environ if env is None else env
+    for var in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = env.get(var, "")
+        if value:
+            return "fr" if value.lower().startswith("fr") else "en"
+    return "en"
+
+
+def _fmt(value: Any, lang: Lang) -> str:
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float):
+        text = f"{value:.1f}".rstrip("0").rstrip(".") if value != int(value) else f"{value:.0f}"
+        return text.replace(".", ",") if lang == "fr" else text
+    if isinstance(value, Msg):
+        return value.render(lang)
+    if isinstance(value, list | tuple):
+        return ", ".join(_fmt(v, lang) for v in value)
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Msg:
+    """A message id with its parameters: rendered late, in any language."""
+
+    id: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def render(self, lang: Lang) -> str:
+        return t(self.id, lang, **self.params)
+
+    def both(self) -> dict[str, str]:
+        return {lang: self.render(lang) for lang in LANGS}
+
+
+def msg(id: str, **params: Any) -> Msg:
+    if id not in MESSAGES:
+        raise KeyError(f"no message {id!r} in the catalogue")
+    return Msg(id, params)
+
+
+def t(id: str, lang: Lang, **params: Any) -> str:
+    entry = MESSAGES[id]
+    template = entry.get(lang) or entry["en"]
+    return template.format(**{k: _fmt(v, lang) for k, v in params.items()})
+
+
+# Message catalogue: id -> {lang: template}. Keep each verdict to one sentence.
+MESSAGES: dict[str, dict[Lang, str]] = {
+    # --- runner ---
+    "skip.unattended": {
+        "en": "Skipped: needs a technician (unattended run).",
+        "fr": "Ignoré : demande un technicien (exécution sans surveillance).",
+    },
+    "skip.no_terminal": {
+        "en": "Skipped: needs an interactive terminal.",
+        "fr": "Ignoré : demande un terminal interactif.",
+    },
+    "skip.capture": {
+        "en": "Skipped: needs the live machine, not a capture.",
+        "fr": "Ignoré : demande la machine elle-même, pas une capture.",
+    },
+    "skip.tool": {
+        "en": "Skipped: {tool} is not installed.",
+        "fr": "Ignoré : {tool} n'est pas installé.",
+    },
+    "skip.root": {
+        "en": "Skipped: needs root.",
+        "fr": "Ignoré : demande les droits root.",
+    },
+    "skip.crashed": {
+        "en": "Could not run: {error}.",
+        "fr": "Impossible d'exécuter : {error}.",
+    },
+    "skip.no_device": {
+        "en": "Skipped: no {what} found.",
+        "fr": "Ignoré : aucun {what} trouvé.",
+    },
+    "skip.not_applicable": {
+        "en": "Skipped: {why}.",
+        "fr": "Ignoré : {why}.",
+    },
+    "skip.gave_up": {
+        "en": "Skipped by the technician.",
+        "fr": "Ignoré par le technicien.",
+    },
+    # --- storage ---
+    "storage.no_smart": {
+        "en": "{name}: no SMART data ({reason}), its health is unknown.",
+        "fr": "{name} : pas de données SMART ({reason}), son état est inconnu.",
+    },
+    "storage.smart_failed": {
+        "en": "{name}: the drive reports its own SMART health check as FAILED.",
+        "fr": "{name} : le disque signale lui-même l'échec de son test de santé SMART.",
+    },
+    "storage.prefail": {
+        "en": "{name}: a pre-failure SMART attribute is at or below its threshold.",
+        "fr": "{name} : un attribut SMART de pré-défaillance a atteint son seuil.",
+    },
+    "storage.ata_fail": {
+        "en": "{name}: {attribute} is {value}, above the limit of {limit}.",
+        "fr": "{name} : {attribute} vaut {value}, au-delà de la limite de {limit}.",
+    },
+    "storage.ata_warn": {
+        "en": "{name}: {attribute} is {value} (should be {limit} or less).",
+        "fr": "{name} : {attribute} vaut {value} (devrait être au plus {limit}).",
+    },
+    "storage.nvme_critical": {
+        "en": "{name}: the NVMe drive raises a critical warning ({flags}).",
+        "fr": "{name} : le disque NVMe signale un avertissement critique ({flags}).",
+    },
+    "storage.nvme_media_errors": {
+        "en": "{name}: {value} media errors, the drive has already lost data.",
+        "fr": "{name} : {value} erreurs de support, le disque a déjà perdu des données.",
+    },
+    "storage.nvme_spare_fail": {
+        "en": "{name}: available spare {spare} % is at or below its threshold of {threshold} %.",
+        "fr": "{name} : réserve disponible de {spare} %, au seuil de {threshold} % ou en dessous.",
+    },
+    "storage.nvme_spare_warn": {
+        "en": "{name}: available spare {spare} % is close to its threshold of {threshold} %.",
+        "fr": "{name} : réserve disponible de {spare} %, proche du seuil de {threshold} %.",
+    },
+    "storage.nvme_worn_fail": {
+        "en": "{name}: {used} % of the rated endurance is used up.",
+        "fr": "{name} : {used} % de l'endurance prévue est consommée.",
+    },
+    "storage.nvme_worn_warn": {
+        "en": "{name}: {used} % of the rated endurance is used.",
+        "fr": "{name} : {used} % de l'endurance prévue est utilisée.",
+    },
+    "storage.hours_warn": {
+        "en": "{name}: healthy but old, {hours} power-on hours.",
+        "fr": "{name} : en bon état mais ancien, {hours} heures de fonctionnement.",
+    },
+    "storage.selftest_log_warn": {
+        "en": "{name}: the drive's self-test log records a failed test.",
+        "fr": "{name} : le journal d'auto-test du disque contient un test échoué.",
+    },
+    "storage.error_log_warn": {
+        "en": "{name}: the drive's error log has entries.",
+        "fr": "{name} : le journal d'erreurs du disque contient des entrées.",
+    },
+    "storage.ok": {
+        "en": "{name}: SMART healthy, no error counters raised.",
+        "fr": "{name} : SMART en bon état, aucun compteur d'erreur.",
+    },
+    "storage.ok_hours": {
+        "en": "{name}: SMART healthy, no error counters raised, {hours} power-on hours.",
+        "fr": "{name} : SMART en bon état, aucun compteur d'erreur, {hours} heures de fonctionnement.",
+    },
+    "storage.system_none": {
+        "en": "No internal drive found to install the system on.",
+        "fr": "Aucun disque interne trouvé pour installer le système.",
+    },
+    "storage.system_hdd": {
+        "en": "The system drive {name} is a spinning hard disk, the programme requires an SSD.",
+        "fr": "Le disque système {name} est un disque dur mécanique, le programme exige un SSD.",
+    },
+    "storage.system_small": {
+        "en": "The system drive {name} holds {size} GB, the programme requires {min} GB.",
+        "fr": "Le disque système {name} fait {size} Go, le programme en exige {min}.",
+    },
+    "storage.system_ok": {
+        "en": "The system drive {name} is a {kind} of {size} GB.",
+        "fr": "Le disque système {name} est un {kind} de {size} Go.",
+    },
+    "storage.selftest_unsupported": {
+        "en": "{name}: the drive has no SMART self-test.",
+        "fr": "{name} : le disque n'a pas d'auto-test SMART.",
+    },
+    "storage.selftest_start_failed": {
+        "en": "{name}: the SMART short self-test could not be started ({error}).",
+        "fr": "{name} : l'auto-test SMART court n'a pas pu démarrer ({error}).",
+    },
+    "storage.selftest_passed": {
+        "en": "{name}: the SMART short self-test completed without error in {seconds} s.",
+        "fr": "{name} : l'auto-test SMART court s'est terminé sans erreur en {seconds} s.",
+    },
+    "storage.selftest_failed": {
+        "en": "{name}: the SMART short self-test failed ({result}).",
+        "fr": "{name} : l'auto-test SMART court a échoué ({result}).",
+    },
+    "storage.selftest_timeout": {
+        "en": "{name}: the SMART short self-test did not finish within {limit} s ({remaining} % left).",
+        "fr": "{name} : l'auto-test SMART court n'a pas fini en {limit} s (reste {remaining} %).",
+    },
+    "storage.selftest_aborted": {
+        "en": "{name}: the SMART short self-test was interrupted ({result}).",
+        "fr": "{name} : l'auto-test SMART court a été interrompu ({result}).",
+    },
+    # --- battery ---
+    "battery.none": {
+        "en": "No battery found.",
+        "fr": "Aucune batterie trouvée.",
+    },
+    "battery.absent": {
+        "en": "{name}: the battery bay is empty.",
+        "fr": "{name} : l'emplacement de la batterie est vide.",
+    },
+    "battery.unknown": {
+        "en": "{name}: the battery does not report its capacity, its health is unknown.",
+        "fr": "{name} : la batterie n'indique pas sa capacité, son état est inconnu.",
+    },
+    "battery.health_fail": {
+        "en": "{name}: holds {health} % of its design capacity, below the minimum of {min} %.",
+        "fr": "{name} : conserve {health} % de sa capacité d'origine, sous le minimum de {min} %.",
+    },
+    "battery.health_warn": {
+        "en": "{name}: worn, holds {health} % of its design capacity.",
+        "fr": "{name} : usée, conserve {health} % de sa capacité d'origine.",
+    },
+    "battery.cycles_fail": {
+        "en": "{name}: {cycles} charge cycles, above the maximum of {max}.",
+        "fr": "{name} : {cycles} cycles de charge, au-delà du maximum de {max}.",
+    },
+    "battery.cycles_warn": {
+        "en": "{name}: {cycles} charge cycles, it is ageing.",
+        "fr": "{name} : {cycles} cycles de charge, elle vieillit.",
+    },
+    "battery.not_charging": {
+        "en": "{name}: on mains power but the battery is discharging.",
+        "fr": "{name} : sur secteur mais la batterie se décharge.",
+    },
+    "battery.held": {
+        "en": "{name}: on mains power but not charging at {capacity} % (charge threshold or fault).",
+        "fr": "{name} : sur secteur mais ne charge pas à {capacity} % (seuil de charge ou panne).",
+    },
+    "battery.ok": {
+        "en": "{name}: holds {health} % of its design capacity.",
+        "fr": "{name} : conserve {health} % de sa capacité d'origine.",
+    },
+    # --- memory ---
+    "memory.unknown": {
+        "en": "The installed memory could not be read.",
+        "fr": "La mémoire installée n'a pas pu être lue.",
+    },
+    "memory.small": {
+        "en": "{gib} GB of memory installed, the programme requires {min} GB.",
+        "fr": "{gib} Go de mémoire installés, le programme en exige {min}.",
+    },
+    "memory.small_max": {
+        "en": "{gib} GB of memory installed and the laptop takes at most {max} GB, the programme requires {min} GB.",
+        "fr": "{gib} Go de mémoire installés et l'ordinateur en accepte au plus {max}, le programme en exige {min}.",
+    },
+    "memory.ok": {
+        "en": "{gib} GB of memory installed.",
+        "fr": "{gib} Go de mémoire installés.",
+    },
+    "memory.pattern_ok": {
+        "en": "{mib} MiB of free memory written and read back with {patterns} patterns, no error.",
+        "fr": "{mib} Mio de mémoire libre écrits et relus avec {patterns} motifs, sans erreur.",
+    },
+    "memory.pattern_fail": {
+        "en": "Memory errors: {errors} bad bytes in {mib} MiB tested.",
+        "fr": "Erreurs mémoire : {errors} octets faux sur {mib} Mio testés.",
+    },
+    "memory.pattern_short": {
+        "en": "Not enough free memory to test ({free} MiB free).",
+        "fr": "Pas assez de mémoire libre pour le test ({free} Mio libres).",
+    },
+    # --- cpu ---
+    "cpu.unknown": {
+        "en": "The processor model could not be read.",
+        "fr": "Le modèle de processeur n'a pas pu être lu.",
+    },
+    "cpu.too_old": {
+        "en": "{model} is older than the programme accepts (generation {generation}, minimum {min}).",
+        "fr": "{model} est plus ancien que ce qu'accepte le programme (génération {generation}, minimum {min}).",
+    },
+    "cpu.other_rejected": {
+        "en": "{model} is not a processor family the programme accepts.",
+        "fr": "{model} n'est pas une famille de processeur acceptée par le programme.",
+    },
+    "cpu.ok": {
+        "en": "{model} is accepted by the programme.",
+        "fr": "{model} est accepté par le programme.",
+    },
+    "cpu.stress_ok": {
+        "en": "{seconds} s of load on {workers} threads: peak {peak} °C, no throttling.",
+        "fr": "{seconds} s de charge sur {workers} fils : {peak} °C au plus, pas de bridage.",
+    },
+    "cpu.stress_ok_nosensor": {
+        "en": "{seconds} s of load on {workers} threads ran, but no temperature sensor is readable.",
+        "fr": "{seconds} s de charge sur {workers} fils effectuées, mais aucune sonde de température n'est lisible.",
+    },
+    "cpu.stress_hot_fail": {
+        "en": "The processor reached {peak} °C under load (limit {limit} °C): check the fan and heatsink.",
+        "fr": "Le processeur a atteint {peak} °C en charge (limite {limit} °C) : vérifier ventilateur et radiateur.",
+    },
+    "cpu.stress_hot_warn": {
+        "en": "The processor ran hot under load, {peak} °C: clean the fan and heatsink.",
+        "fr": "Le processeur a chauffé en charge, {peak} °C : nettoyer ventilateur et radiateur.",
+    },
+    "cpu.stress_throttled": {
+        "en": "The processor slowed down under load ({detail}): check the cooling.",
+        "fr": "Le processeur a ralenti en charge ({detail}) : vérifier le refroidissement.",
+    },
+    "cpu.sensors_none": {
+        "en": "No temperature sensor is readable.",
+        "fr": "Aucune sonde de température n'est lisible.",
+    },
+    "cpu.sensors_insane": {
+        "en": "A temperature sensor reads an impossible value ({detail}).",
+        "fr": "Une sonde de température donne une valeur impossible ({detail}).",
+    },
+    "cpu.sensors_ok": {
+        "en": "{count} temperature sensors read sane values ({low} to {high} °C).",
+        "fr": "{count} sondes de température donnent des valeurs plausibles ({low} à {high} °C).",
+    },
+    # --- peripherals ---
+    "wifi.none": {
+        "en": "No Wi-Fi adapter found.",
+        "fr": "Aucune carte Wi-Fi trouvée.",
+    },
+    "wifi.present": {
+        "en": "Wi-Fi adapter {name} present ({model}).",
+        "fr": "Carte Wi-Fi {name} présente ({model}).",
+    },
+    "wifi.scan_ok": {
+        "en": "Wi-Fi adapter {name} sees {count} networks.",
+        "fr": "La carte Wi-Fi {name} voit {count} réseaux.",
+    },
+    "wifi.scan_none": {
+        "en": "Wi-Fi adapter {name} present but its scan found no network.",
+        "fr": "Carte Wi-Fi {name} présente mais son balayage ne trouve aucun réseau.",
+    },
+    "wifi.controller_only": {
+        "en": "A Wi-Fi controller is present ({model}) but has no network interface (driver or firmware missing).",
+        "fr": "Un contrôleur Wi-Fi est présent ({model}) mais sans interface réseau (pilote ou micrologiciel manquant).",
+    },
+    "ethernet.none": {
+        "en": "No Ethernet port found.",
+        "fr": "Aucun port Ethernet trouvé.",
+    },
+    "ethernet.link": {
+        "en": "Ethernet {name}: link up at {speed} Mb/s.",
+        "fr": "Ethernet {name} : lien actif à {speed} Mb/s.",
+    },
+    "ethernet.no_link": {
+        "en": "Ethernet {name}: no link (plug a cable to test the port).",
+        "fr": "Ethernet {name} : pas de lien (brancher un câble pour tester le port).",
+    },
+    "ethernet.present": {
+        "en": "Ethernet {name} present, link state unknown.",
+        "fr": "Ethernet {name} présent, état du lien inconnu.",
+    },
+    "webcam.none": {
+        "en": "No webcam found.",
+        "fr": "Aucune webcam trouvée.",
+    },
+    "webcam.present": {
+        "en": "Webcam present: {model}.",
+        "fr": "Webcam présente : {model}.",
+    },
+    "audio.none": {
+        "en": "No audio device found.",
+        "fr": "Aucun périphérique audio trouvé.",
+    },
+    "audio.present": {
+        "en": "Audio device present: {model}.",
+        "fr": "Périphérique audio présent : {model}.",
+    },
+    "usb.none": {
+        "en": "No USB controller found.",
+        "fr": "Aucun contrôleur USB trouvé.",
+    },
+    "usb.present": {
+        "en": "{count} USB controllers present ({kinds}).",
+        "fr": "{count} contrôleurs USB présents ({kinds}).",
+    },
+    # --- guided ---
+    "keyboard.ok": {
+        "en": "All {total} keys answered.",
+        "fr": "Les {total} touches ont répondu.",
+    },
+    "keyboard.missing": {
+        "en": "{count} of {total} keys did not answer: {keys}.",
+        "fr": "{count} touches sur {total} n'ont pas répondu : {keys}.",
+    },
+    "screen.ok": {
+        "en": "The technician saw every colour fill the screen evenly ({mode}).",
+        "fr": "Le technicien a vu chaque couleur remplir l'écran uniformément ({mode}).",
+    },
+    "screen.defects": {
+        "en": "The technician saw defects on: {colours} ({mode}).",
+        "fr": "Le technicien a vu des défauts sur : {colours} ({mode}).",
+    },
+    "webcam.view_ok": {
+        "en": "The technician saw the webcam image ({mode}).",
+        "fr": "Le technicien a vu l'image de la webcam ({mode}).",
+    },
+    "webcam.view_bad": {
+        "en": "The webcam gives no usable image ({mode}).",
+        "fr": "La webcam ne donne pas d'image utilisable ({mode}).",
+    },
+    "webcam.view_cannot": {
+        "en": "Skipped: {why}.",
+        "fr": "Ignoré : {why}.",
+    },
+    "speakers.ok": {
+        "en": "The technician heard the test tone.",
+        "fr": "Le technicien a entendu le son de test.",
+    },
+    "speakers.bad": {
+        "en": "The technician did not hear the test tone.",
+        "fr": "Le technicien n'a pas entendu le son de test.",
+    },
+    "microphone.ok": {
+        "en": "The microphone recorded sound, peak level {level} dBFS.",
+        "fr": "Le micro a enregistré du son, niveau de crête {level} dBFS.",
+    },
+    "microphone.silent": {
+        "en": "The microphone recorded only silence (peak {level} dBFS).",
+        "fr": "Le micro n'a enregistré que du silence (crête {level} dBFS).",
+    },
+    "microphone.failed": {
+        "en": "Recording failed: {error}.",
+        "fr": "L'enregistrement a échoué : {error}.",
+    },
+    "audio.cannot": {
+        "en": "Skipped: {tool} is not installed, no sound can be played or recorded from this terminal.",
+        "fr": "Ignoré : {tool} n'est pas installé, impossible de jouer ou d'enregistrer un son depuis ce terminal.",
+    },
+    "touchpad.ok": {
+        "en": "The pointer reached all {zones} zones and {buttons} buttons answered.",
+        "fr": "Le pointeur a atteint les {zones} zones et les boutons {buttons} ont répondu.",
+    },
+    "touchpad.missing": {
+        "en": "Not confirmed: {missing}.",
+        "fr": "Non confirmé : {missing}.",
+    },
+    "touchpad.no_mouse": {
+        "en": "Skipped: this terminal does not report the pointer (on a bare console, start gpm).",
+        "fr": "Ignoré : ce terminal ne transmet pas le pointeur (sur une console nue, lancer gpm).",
+    },
+    "cosmetic.grade": {
+        "en": "Case condition graded {grade} by the technician.",
+        "fr": "État du boîtier noté {grade} par le technicien.",
+    },
+    # --- kit ---
+    "kit.ok": {
+        "en": "Kit complete: {items}.",
+        "fr": "Kit complet : {items}.",
+    },
+    "kit.incomplete": {
+        "en": "Kit incomplete: {missing}.",
+        "fr": "Kit incomplet : {missing}.",
+    },
+    # --- repairs ---
+    "repair.replace_hdd_with_ssd": {
+        "en": "replace the HDD with an SSD",
+        "fr": "remplacer le disque dur par un SSD",
+    },
+    "repair.replace_drive": {
+        "en": "replace the drive with an SSD of at least {min} GB",
+        "fr": "remplacer le disque par un SSD d'au moins {min} Go",
+    },
+    "repair.fit_ssd": {
+        "en": "fit an SSD of at least {min} GB",
+        "fr": "installer un SSD d'au moins {min} Go",
+    },
+    "repair.add_ram": {
+        "en": "add {gib} GB RAM",
+        "fr": "ajouter {gib} Go de RAM",
+    },
+    "repair.replace_battery": {
+        "en": "replace the battery",
+        "fr": "remplacer la batterie",
+    },
+    "repair.fit_battery": {
+        "en": "fit a battery",
+        "fr": "installer une batterie",
+    },
+    "repair.fit_wifi": {
+        "en": "fit a Wi-Fi card",
+        "fr": "installer une carte Wi-Fi",
+    },
+    "repair.replace_keyboard": {
+        "en": "replace the keyboard",
+        "fr": "remplacer le clavier",
+    },
+    "repair.replace_screen": {
+        "en": "replace the screen",
+        "fr": "remplacer l'écran",
+    },
+    "repair.replace_webcam": {
+        "en": "replace the webcam",
+        "fr": "remplacer la webcam",
+    },
+    "repair.repair_audio": {
+        "en": "repair the audio (speakers or microphone)",
+        "fr": "réparer le son (haut-parleurs ou micro)",
+    },
+    "repair.replace_touchpad": {
+        "en": "replace the touchpad",
+        "fr": "remplacer le pavé tactile",
+    },
+    "repair.clean_cooling": {
+        "en": "clean the fan and renew the thermal paste",
+        "fr": "nettoyer le ventilateur et changer la pâte thermique",
+    },
+    "repair.replace_ram": {
+        "en": "replace the faulty memory module",
+        "fr": "remplacer la barrette mémoire défectueuse",
+    },
+    # --- grade ---
+    "grade.reason": {
+        "en": "{check}: {summary}",
+        "fr": "{check} : {summary}",
+    },
+    "grade.no_repair": {
+        "en": "{summary} (no repair possible)",
+        "fr": "{summary} (aucune réparation possible)",
+    },
+    "grade.too_many_repairs": {
+        "en": "{count} repairs needed, more than the {max} the programme allows: parts.",
+        "fr": "{count} réparations nécessaires, plus que les {max} admises par le programme : pièces.",
+    },
+    "grade.unchecked": {
+        "en": "Not checked: {checks}.",
+        "fr": "Non vérifié : {checks}.",
+    },
+}
