@@ -1,0 +1,412 @@
+"""Plan and run the erasure of several drives at once.
+
+:func:`plan_targets` decides, without opening anything for writing, which drives are
+erased and how (the ``--dry-run`` output). :func:`erase` runs each allowed drive in its
+own thread: a slow drive never holds the others back, and a drive whose I/O stops
+making progress for ``stall_timeout_s`` is reported FAILED while the others finish.
+Each drive's report is journalled before the drive is touched and filed when it ends.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import os
+import random
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from agent.blockdev import Assessment, Disk, SystemFacts, assess_facts, list_disks, read_facts
+from agent.wipe import engine
+from agent.wipe.engine import Hooks, JobContext, OverwriteSpec, Progress, Stopped
+from agent.wipe.firmware import (
+    FirmwareError,
+    Run,
+    gather_facts,
+    hidden_areas,
+    restore_hpa,
+    run_firmware_method,
+    suspend_to_unfreeze,
+)
+from agent.wipe.journal import Journal
+from agent.wipe.methods import DriveFacts, Plan, select_plan
+from agent.wipe.report import (
+    ErasureReport,
+    Media,
+    Operator,
+    PassRecord,
+    Sanitization,
+    now_iso,
+)
+from checks.system import run_command
+
+log = logging.getLogger(__name__)
+
+# Rough sustained rates for the duration estimate of --dry-run (bytes/s): laptop HDDs
+# 75-100 MB/s, SATA SSDs ~400 MB/s, NVMe >1 GB/s, USB sticks and eMMC much less.
+TYPICAL_RATE = {
+    "hdd": 90e6,
+    "ssd": 400e6,
+    "nvme": 1200e6,
+    "usb": 30e6,
+    "emmc": 80e6,
+    "other": 200e6,
+}
+
+
+@dataclass
+class WipeOptions:
+    method: str = "auto"  # auto|firmware|overwrite
+    pattern: str = "random"  # overwrite pattern
+    passes: int = 1
+    verify: str = "full"  # overwrite verification: none|sample|full
+    operator: Operator = field(default_factory=Operator)
+    destination: str = "reuse"
+    allow_suspend: bool = False  # the bench profile allows suspend-to-RAM to unfreeze
+    journal_dir: str | os.PathLike[str] | None = None
+    stall_timeout_s: float = 300.0
+    chunk_bytes: int = engine.DEFAULT_CHUNK
+    retries: int = 2
+    hooks: Hooks = field(default_factory=Hooks)
+    run: Run = run_command
+    include_loop: bool = False  # list loop devices among "all drives" (tests, benchmarks)
+
+
+@dataclass
+class Target:
+    path: str
+    assessment: Assessment
+    disk: Disk | None
+    facts: DriveFacts | None = None
+    plan: Plan | None = None
+    estimate_s: float | None = None
+
+    @property
+    def allowed(self) -> bool:
+        return self.assessment.allowed and self.plan is not None and bool(self.plan.methods)
+
+
+def estimate_seconds(disk: Disk, plan: Plan, options: WipeOptions) -> float:
+    rate = TYPICAL_RATE.get(disk.media_type, 200e6)
+    method = plan.first or "overwrite"
+    sample_read = 2000 * 64 * 1024 / rate + 2000 * 0.01  # seeks on an HDD
+    if method == "overwrite":
+        verify = {"full": disk.size_bytes, "sample": 0, "none": 0}[options.verify]
+        extra = sample_read if options.verify == "sample" else 0.0
+        return disk.size_bytes * options.passes / rate + verify / rate + extra
+    if plan.drive_estimate_s:
+        return plan.drive_estimate_s + 2 * sample_read
+    if method.endswith("crypto"):
+        return 10.0 + 2 * sample_read
+    return disk.size_bytes / (rate * 4) + 2 * sample_read  # block erase: drive-internal
+
+
+def plan_targets(
+    paths: Sequence[str] | None,
+    options: WipeOptions,
+    *,
+    facts: SystemFacts | None = None,
+    drive_facts: dict[str, DriveFacts] | None = None,
+) -> list[Target]:
+    """What would be erased, and how. Opens no device for writing."""
+    facts = facts if facts is not None else read_facts()
+    explicit = bool(paths)
+    if paths:
+        chosen = list(paths)
+    else:
+        chosen = [d.path for d in list_disks(facts=facts, include_loop=options.include_loop)]
+    targets = []
+    for path in chosen:
+        assessment = assess_facts(path, facts, explicit=explicit)
+        target = Target(path, assessment, assessment.disk)
+        if target.disk is None and assessment.allowed:
+            assessment.refusals.append(f"{path}: lsblk does not describe it")
+        if target.disk is not None and assessment.allowed:
+            known = (drive_facts or {}).get(target.disk.name)
+            target.facts = known if known is not None else gather_facts(target.disk, options.run)
+            target.plan = select_plan(
+                target.facts, options.method, allow_suspend=options.allow_suspend
+            )
+            if not target.plan.methods:
+                assessment.refusals.append(
+                    f"{path}: no {options.method} erase method available ("
+                    + "; ".join(target.plan.reasons)
+                    + ")"
+                )
+            else:
+                target.estimate_s = estimate_seconds(target.disk, target.plan, options)
+        targets.append(target)
+    return targets
+
+
+def media_of(disk: Disk | None, path: str) -> Media:
+    if disk is None:
+        return Media(path, None, None, None, "other", "other", 0, 512)
+    return Media(
+        device=disk.path,
+        manufacturer=disk.vendor if disk.vendor and not disk.vendor.startswith("0x") else None,
+        model=disk.model,
+        serial=disk.serial,
+        type=disk.media_type,
+        interface=disk.interface,
+        size_bytes=disk.size_bytes,
+        logical_sector_size=disk.logical_sector_size,
+    )
+
+
+def refused_report(target: Target, options: WipeOptions) -> ErasureReport:
+    report = ErasureReport(
+        media=media_of(target.disk, target.path),
+        sanitization=Sanitization.for_method("overwrite", pattern=None, passes=0),
+        operator=options.operator,
+        destination=options.destination,
+        status="refused",
+    )
+    report.errors.extend(target.assessment.refusals)
+    report.finish()
+    return report
+
+
+def _sysfs_size(name: str) -> int | None:
+    try:
+        return int(Path(f"/sys/class/block/{name}/size").read_text().strip()) * 512
+    except (OSError, ValueError):
+        return None
+
+
+@dataclass
+class _Job:
+    target: Target
+    report: ErasureReport
+    ctx: JobContext
+    thread: threading.Thread | None = None
+    firmware_busy: bool = False  # a drive command with its own timeout is running
+    result: ErasureReport | None = None  # set once, by the job or by the watchdog
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def _erase_one(job: _Job, options: WipeOptions, journal: Journal) -> None:
+    target, report, ctx = job.target, job.report, job.ctx
+    assert target.disk is not None and target.plan is not None and target.facts is not None
+    disk, plan = target.disk, target.plan
+    interrupted = False
+    try:
+        journal.record(report)
+        report.hidden_areas = hidden_areas(target.facts)
+        if target.facts.hpa is not None and target.facts.hpa.hidden:
+            restore_hpa(disk, target.facts, report.hidden_areas, options.run)
+            new_size = _sysfs_size(disk.name)
+            if new_size:
+                ctx.size_bytes = report.media.size_bytes = new_size
+        done = False
+        for method in plan.methods:
+            if method == "overwrite":
+                _overwrite(report, options, ctx)
+                done = True
+                break
+            if _firmware(job, method, options, journal):
+                done = True
+                break
+        if not done:
+            report.fail("every firmware method was refused by the drive: nothing was erased")
+    except Stopped:
+        interrupted = True
+    except OSError as exc:
+        report.fail(f"{disk.path}: {exc.strerror or exc}")
+    except Exception as exc:  # a bug must never turn into a certificate: fail loudly
+        log.exception("%s: unexpected error", disk.path)
+        report.fail(f"{disk.path}: internal error: {type(exc).__name__}: {exc}")
+    report.finish(interrupted=interrupted or ctx.stop.is_set())
+    with job.lock:
+        if job.result is None:  # not already reported as stalled
+            job.result = report
+            journal.close(report)
+
+
+def _overwrite(report: ErasureReport, options: WipeOptions, ctx: JobContext) -> None:
+    report.sanitization = Sanitization.for_method(
+        "overwrite", pattern=options.pattern, passes=options.passes
+    )
+    spec = OverwriteSpec(
+        pattern=options.pattern,
+        passes=options.passes,
+        verify=options.verify,
+        chunk_bytes=options.chunk_bytes,
+        retries=options.retries,
+    )
+    engine.overwrite(report, spec, ctx)
+
+
+def _firmware(job: _Job, method: str, options: WipeOptions, journal: Journal) -> bool:
+    """Try one firmware method; False if the drive refused it (nothing destroyed)."""
+    target, report, ctx = job.target, job.report, job.ctx
+    assert target.disk is not None and target.plan is not None
+    disk = target.disk
+    if method.startswith("ata-security") and target.plan.needs_suspend:
+        job.firmware_busy = True
+        unfrozen = suspend_to_unfreeze(options.run)
+        job.firmware_busy = False
+        if not unfrozen:
+            log.warning("%s: suspend-to-RAM failed: drive stays frozen", disk.path)
+            return False
+        target.plan.needs_suspend = False
+    spots = engine.sample_locations(
+        ctx.size_bytes, ctx.sector, 1000, 64 * 1024, random.Random(os.urandom(8))
+    )
+    fd = engine.open_device(disk.path, write=False)
+    try:
+        before = engine.snapshot_samples(engine._Device(fd, ctx, options.retries), spots)
+    finally:
+        os.close(fd)
+    report.sanitization = Sanitization.for_method(method)
+    record = PassRecord(number=1, pattern="firmware", started_at=now_iso())
+    report.passes = [record]
+    journal.record(report)
+    if ctx.progress:
+        ctx.progress(Progress(disk.path, method, 0, ctx.size_bytes, 0.0, target.estimate_s))
+    job.firmware_busy = True
+    try:
+        run_firmware_method(
+            method, disk, run=options.run, drive_estimate_s=target.plan.drive_estimate_s
+        )
+    except FirmwareError as exc:
+        log.warning("%s: %s refused: %s", disk.path, method, exc)
+        report.passes = []
+        note = f"{method} refused by the drive ({exc})"
+        report.hidden_areas.note = (
+            f"{report.hidden_areas.note}; {note}" if report.hidden_areas.note else note
+        )
+        return False
+    finally:
+        job.firmware_busy = False
+        ctx.last_activity = time.monotonic()
+    record.ended_at = now_iso()
+    journal.record(report)
+    fd = engine.open_device(disk.path, write=False)
+    try:
+        engine.verify_after_firmware(report, engine._Device(fd, ctx, options.retries), before)
+    finally:
+        os.close(fd)
+    return True
+
+
+def erase(
+    targets: Sequence[Target] | Sequence[str],
+    options: WipeOptions | None = None,
+    progress: Callable[[Progress], None] | None = None,
+    *,
+    stop: threading.Event | None = None,
+) -> list[ErasureReport]:
+    """Erase every allowed target in parallel; one report per target, in order.
+
+    ``targets`` are planned :class:`Target` objects or device paths (planned here, as
+    named explicitly). Refused targets get a ``refused`` report and are not touched.
+    """
+    options = options or WipeOptions()
+    stop = stop or threading.Event()
+    planned: list[Target] = (
+        plan_targets([str(t) for t in targets], options)
+        if targets and isinstance(targets[0], str)
+        else [t for t in targets if isinstance(t, Target)]
+    )
+    journal = Journal(options.journal_dir)
+    if any(t.allowed for t in planned):
+        journal.ensure_writable()
+    jobs: list[_Job | ErasureReport] = []
+    for target in planned:
+        if not target.allowed or target.disk is None or target.plan is None:
+            jobs.append(refused_report(target, options))
+            continue
+        disk = target.disk
+        first = target.plan.methods[0]
+        report = ErasureReport(
+            media=media_of(disk, target.path),
+            sanitization=Sanitization.for_method(
+                first,
+                pattern=options.pattern if first == "overwrite" else None,
+                passes=options.passes if first == "overwrite" else 1,
+            ),
+            operator=options.operator,
+            destination=options.destination,
+        )
+        ctx = JobContext(
+            device=disk.path,
+            size_bytes=disk.size_bytes,
+            sector=disk.logical_sector_size,
+            stop=threading.Event(),
+            progress=progress,
+            checkpoint=journal.record,
+            hooks=options.hooks,
+        )
+        job = _Job(target, report, ctx)
+        job.thread = threading.Thread(
+            target=_erase_one,
+            args=(job, options, journal),
+            name=f"weee-wipe-{disk.name}",
+            daemon=True,
+        )
+        jobs.append(job)
+    running = [j for j in jobs if isinstance(j, _Job)]
+    for job in running:
+        assert job.thread is not None
+        job.thread.start()
+    try:
+        _wait(running, options, journal, stop)
+    except KeyboardInterrupt:
+        stop.set()
+        for job in running:
+            job.ctx.stop.set()
+        _wait(running, options, journal, threading.Event(), grace_s=60.0)
+    return [j if isinstance(j, ErasureReport) else _result(j) for j in jobs]
+
+
+def _result(job: _Job) -> ErasureReport:
+    if job.result is not None:
+        return job.result
+    # the thread is still stuck (a hung drive): never certify what we did not see end
+    report = copy.deepcopy(job.report)
+    report.fail("the erasure did not end (drive hung)")
+    report.finish(interrupted=True)
+    return report
+
+
+def _wait(
+    jobs: list[_Job],
+    options: WipeOptions,
+    journal: Journal,
+    stop: threading.Event,
+    grace_s: float | None = None,
+) -> None:
+    deadline = time.monotonic() + grace_s if grace_s is not None else None
+    while True:
+        alive = [
+            j for j in jobs if j.thread is not None and j.thread.is_alive() and j.result is None
+        ]
+        if not alive:
+            return
+        if stop.is_set():
+            for job in alive:
+                job.ctx.stop.set()
+        now = time.monotonic()
+        for job in alive:
+            idle = now - job.ctx.last_activity
+            if not job.firmware_busy and idle > options.stall_timeout_s:
+                # stop waiting for it: the others go on, it is reported failed
+                job.ctx.stop.set()
+                with job.lock:
+                    if job.result is not None:
+                        continue
+                    stalled = copy.deepcopy(job.report)
+                    stalled.fail(
+                        f"{job.ctx.device}: no progress for {idle:.0f} s: "
+                        "drive hung, erasure abandoned"
+                    )
+                    stalled.finish()
+                    job.result = stalled
+                    journal.close(stalled)
+        if deadline is not None and now > deadline:
+            return
+        time.sleep(0.1)
