@@ -6,14 +6,18 @@ import json
 import os
 import tarfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from agent.errors import UsageError
 
+if TYPE_CHECKING:
+    from checks.probe.model import HardwareReport
 
-def make_capture(directory: Path) -> int:
-    """Probe the live system recording to ``directory``; returns the number of gaps."""
+
+def make_capture(directory: Path) -> HardwareReport:
+    """Probe the live system recording to ``directory``; returns the live report."""
     from checks.probe import build_report
     from checks.probe.report import GAPS_KEY
     from checks.source import LiveSource
@@ -22,7 +26,7 @@ def make_capture(directory: Path) -> int:
     report = build_report(source)
     gaps = [{"what": g.what, "why": g.why} for g in report.gaps]
     (directory / GAPS_KEY).write_text(json.dumps(gaps, indent=2) + "\n")
-    return len(gaps)
+    return report
 
 
 @click.command()
@@ -41,7 +45,7 @@ def capture(directory: Path, tar_path: Path | None) -> None:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"cannot create {directory}: {exc.strerror or exc}") from exc
-    gaps = make_capture(directory)
+    gaps = len(make_capture(directory).gaps)
     files = sum(len(f) for _, _, f in os.walk(directory))
     click.echo(f"capture written to {directory} ({files} files, {gaps} gaps)")
     if os.geteuid() != 0:

@@ -91,9 +91,10 @@ def parse_py_cpuinfo(raw: bytes | str) -> Cpu:
 
 def parse_dmi_processor(records: list[DmiRecord]) -> Cpu:
     """Model and counts from SMBIOS type 4 (populated sockets only)."""
-    populated = [
-        r for r in records_of(records, 4) if "unpopulated" not in r.fields.get("Status", "").lower()
-    ]
+    sockets = records_of(records, 4)
+    populated = [r for r in sockets if "unpopulated" not in r.fields.get("Status", "").lower()]
+    # coreboot on System76 Galago Pro (galp4) marks its only, running CPU "Unpopulated"
+    populated = populated or sockets[:1]
     if not populated:
         return Cpu()
     first = populated[0]
@@ -107,8 +108,8 @@ def parse_dmi_processor(records: list[DmiRecord]) -> Cpu:
     return Cpu(
         model=" ".join(model.split()) if model else None,
         vendor=text(first.fields.get("Manufacturer")),
-        cores=sum(c for c in cores if c) or None if all(c for c in cores) else None,
-        threads=sum(t for t in threads if t) or None if all(t for t in threads) else None,
+        cores=sum(c for c in cores if c) if all(cores) else None,
+        threads=sum(t for t in threads if t) if all(threads) else None,
         sockets=len(populated),
         base_mhz=float(cur_match.group(1)) if cur_match else None,
         max_mhz=float(max_match.group(1)) if max_match else None,

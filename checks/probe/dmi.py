@@ -82,6 +82,19 @@ _CHASSIS_NAMES_BY_CODE = {
     36: "Stick PC",
 }
 
+# Titles of the structures the probe uses, to recover a record whose "Handle" line is
+# missing (seen in an anonymised Dell Latitude dump where it was overwritten).
+_TYPES_BY_TITLE = {
+    "BIOS Information": 0,
+    "System Information": 1,
+    "Base Board Information": 2,
+    "Chassis Information": 3,
+    "Processor Information": 4,
+    "Physical Memory Array": 16,
+    "Memory Device": 17,
+    "TPM Device": 43,
+}
+
 _HANDLE_RE = re.compile(r"^Handle (0x[0-9A-Fa-f]+), DMI type (\d+), (\d+) bytes")
 
 SYSFS_DMI_FILES = (
@@ -125,13 +138,20 @@ def parse_dmidecode(raw: str) -> list[DmiRecord]:
             records.append(current)
             list_key = None
             continue
-        if current is None:
-            continue
         if not line.strip():
             continue
         if not line.startswith("\t"):
-            if not current.title:
-                current.title = line.strip()
+            title = line.strip()
+            if current is not None and not current.title and title in _TYPES_BY_TITLE:
+                current.title = title
+            elif title in _TYPES_BY_TITLE and (current is None or current.fields):
+                current = DmiRecord(type=_TYPES_BY_TITLE[title], handle="", title=title)
+                records.append(current)
+                list_key = None
+            elif current is not None and not current.title and not current.fields:
+                current.title = title
+            continue
+        if current is None:
             continue
         if line.startswith("\t\t"):
             if list_key is not None:
@@ -172,7 +192,8 @@ def marketing_model(
         # "ThinkPad" (some older IdeaPads, some boards) says less than the machine type.
         if version and version.strip().lower() not in ("lenovo", "thinkpad", "ideapad"):
             return version
-    return product or version
+    # Other vendors' Version holds a board revision ("V1.28", "REV:1.0"): never a model.
+    return product
 
 
 def iso_date(value: str | None) -> str | None:

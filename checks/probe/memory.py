@@ -32,10 +32,13 @@ def parse_memory_dmi(records: list[DmiRecord]) -> Memory:
         for a in arrays
         if a.fields.get("Use", "System Memory").lower() == "system memory"
     }
+    other_arrays = {a.handle.lower() for a in arrays} - system_arrays
+    # A device whose array handle points nowhere (coreboot on the System76 Galago Pro)
+    # is counted: only a reference to a flash or video array excludes it.
     devices = [
         d
         for d in records_of(records, 17)
-        if not arrays or d.fields.get("Array Handle", "").lower() in system_arrays
+        if d.fields.get("Array Handle", "").lower() not in other_arrays
     ]
     modules: list[MemoryModule] = []
     free = 0

@@ -283,6 +283,8 @@ def merge_disk(name: str, disk: LsblkDisk | None, smart: SmartctlInfo | None) ->
     # bridge and for emulated disks, so the drive's rotation rate wins when known.
     rotational = (s.rotation_rpm > 0) if s.rotation_rpm is not None else d.rotational
     protocol = _protocol(name, d.transport, s.protocol)
+    if protocol == "nvme":
+        rotational = False  # flash by definition; smartctl gives NVMe no rotation rate
     smart_summary = s.smart
     if smart is None:
         smart_summary = Smart(available=False, unavailable_reason="smartctl output missing")
