@@ -1,0 +1,88 @@
+"""The lifecycle of a laptop, as data: its statuses and the moves allowed between them.
+
+received → diagnosed → erased → imaged → certified → allocated → in maintenance →
+returned / recycled. Bench runs move a laptop through the first part (a later run may
+move it back: a re-run after a repair that failed its erasure is "diagnosed" again);
+coordinators move it through the rest. A returned laptop goes back to the bench (its
+trainee's data is on it) before it can be allocated again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+
+
+class Status:
+    """The statuses as plain strings (mypy sees them as such without django-stubs)."""
+
+    RECEIVED = "received"
+    DIAGNOSED = "diagnosed"
+    ERASED = "erased"
+    IMAGED = "imaged"
+    CERTIFIED = "certified"
+    ALLOCATED = "allocated"
+    MAINTENANCE = "maintenance"
+    RETURNED = "returned"
+    RECYCLED = "recycled"
+
+    choices = [
+        (RECEIVED, _("received")),
+        (DIAGNOSED, _("diagnosed")),
+        (ERASED, _("erased")),
+        (IMAGED, _("imaged")),
+        (CERTIFIED, _("certified")),
+        (ALLOCATED, _("allocated")),
+        (MAINTENANCE, _("in maintenance")),
+        (RETURNED, _("returned")),
+        (RECYCLED, _("recycled")),
+    ]
+
+
+def status_label(status: str) -> str:
+    return str(dict(Status.choices).get(status, status))
+
+
+BENCH_RESULTS = {Status.DIAGNOSED, Status.ERASED, Status.IMAGED, Status.CERTIFIED}
+
+ALLOWED: dict[str, set[str]] = {
+    Status.RECEIVED: BENCH_RESULTS | {Status.RECYCLED},
+    Status.DIAGNOSED: BENCH_RESULTS | {Status.RECYCLED},
+    Status.ERASED: BENCH_RESULTS | {Status.RECYCLED},
+    Status.IMAGED: BENCH_RESULTS | {Status.RECYCLED},
+    Status.CERTIFIED: BENCH_RESULTS | {Status.ALLOCATED, Status.RECYCLED},
+    Status.ALLOCATED: {Status.MAINTENANCE, Status.RETURNED},
+    Status.MAINTENANCE: {Status.ALLOCATED, Status.RETURNED},
+    Status.RETURNED: BENCH_RESULTS | {Status.RECYCLED},
+    Status.RECYCLED: set(),
+}
+
+
+class TransitionRefused(Exception):
+    """A move the lifecycle does not allow; the message says why, for a person."""
+
+
+def check_transition(current: str, new: str) -> None:
+    if new == current:
+        return
+    if new not in ALLOWED.get(current, set()):
+        raise TransitionRefused(
+            _("A laptop that is %(current)s cannot become %(new)s.")
+            % {"current": status_label(current), "new": status_label(new)}
+        )
+
+
+def status_from_record(record: dict[str, Any]) -> str:
+    """Where a refurbishment bench run leaves the laptop, from the record's own facts."""
+    if record.get("kind") == "recycling":
+        return Status.RECYCLED
+    if record.get("certified"):
+        return Status.CERTIFIED
+    image = record.get("image") or {}
+    if image.get("status") == "verified":
+        return Status.IMAGED
+    erasures = record.get("erasures") or []
+    if erasures and all(e.get("status") == "certified" for e in erasures):
+        return Status.ERASED
+    return Status.DIAGNOSED

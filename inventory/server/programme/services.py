@@ -1,0 +1,188 @@
+"""What coordinators do, as functions the admin and the tests call: allocate a laptop
+and its kit, take a laptop back, open and close maintenance tickets, see shortages."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from inventory.server.devices.lifecycle import Status, status_label
+from inventory.server.devices.models import Device
+from inventory.server.programme.models import (
+    Accessory,
+    AccessoryKind,
+    Allocation,
+    KitSource,
+    MaintenanceTicket,
+    TicketStatus,
+    Trainee,
+    refusal_to_open,
+)
+
+
+class Refused(Exception):
+    """A coordinator's action that cannot be done; the message says why."""
+
+
+# Allocation field for each accessory kind
+KIT_FIELDS: dict[str, str] = {
+    AccessoryKind.MOUSE: "mouse",
+    AccessoryKind.SLEEVE: "sleeve",
+    AccessoryKind.KEY_4G: "key_4g",
+}
+_BENCH_KIT_NAMES: dict[str, tuple[str, ...]] = {
+    AccessoryKind.MOUSE: ("mouse",),
+    AccessoryKind.SLEEVE: ("sleeve", "bag", "case"),
+    AccessoryKind.KEY_4G: ("4g_key", "key_4g", "4g", "dongle_4g", "lte_key"),
+}
+
+
+def needed_kit(trainee: Trainee) -> list[str]:
+    """A kit is a mouse and a sleeve, and a 4G key when there is no Wi-Fi at home."""
+    kinds = [AccessoryKind.MOUSE, AccessoryKind.SLEEVE]
+    if not trainee.has_home_wifi:
+        kinds.append(AccessoryKind.KEY_4G)
+    return kinds
+
+
+def bench_kit_kinds(kit: Mapping[str, Any] | None) -> set[str]:
+    """Accessories the bench assembled and checked with the laptop (the record's ``kit``):
+    ``{"mouse": true, "sleeve": {...}}`` or ``{"items": ["mouse", {"kind": "sleeve"}]}``."""
+    if not kit:
+        return set()
+    names: set[str] = set()
+    for key, value in kit.items():
+        if key == "items" and isinstance(value, list):
+            for item in value:
+                kind = item.get("kind") if isinstance(item, Mapping) else item
+                if isinstance(kind, str):
+                    names.add(kind.lower())
+        elif value and value is not False:
+            names.add(key.lower())
+    return {kind for kind, aliases in _BENCH_KIT_NAMES.items() if names & set(aliases)}
+
+
+def allocate(
+    device: Device,
+    trainee: Trainee,
+    *,
+    user: Any = None,
+    on: dt.date | None = None,
+    use_bench_kit: bool = True,
+) -> Allocation:
+    """Give a certified laptop and its kit to a trainee; take from stock what the bench
+    did not put in the kit. Nothing changes when something is missing (Refused)."""
+    on = on or timezone.localdate()
+    with transaction.atomic():
+        device = Device.objects.select_for_update().get(pk=device.pk)
+        if device.status != Status.CERTIFIED:
+            raise Refused(
+                _("Laptop %(asset)s is %(status)s: only a certified laptop can be allocated.")
+                % {"asset": device.asset_id, "status": status_label(device.status)}
+            )
+        if Allocation.objects.filter(trainee=trainee, returned_on__isnull=True).exists():
+            raise Refused(_("%(trainee)s already has a laptop.") % {"trainee": trainee})
+        from_bench = bench_kit_kinds(device.bench_kit) if use_bench_kit else set()
+        needed = needed_kit(trainee)
+        from_stock = [k for k in needed if k not in from_bench]
+        stock = {
+            a.kind: a for a in Accessory.objects.select_for_update().filter(kind__in=from_stock)
+        }
+        missing = [k for k in from_stock if k not in stock or stock[k].quantity < 1]
+        if missing:
+            raise Refused(
+                _("Shortage: no %(items)s in stock for this kit.")
+                % {"items": ", ".join(AccessoryKind.label(k) for k in missing)}
+            )
+        for kind in from_stock:
+            Accessory.objects.filter(pk=stock[kind].pk).update(quantity=F("quantity") - 1)
+        allocation = Allocation(device=device, trainee=trainee, handed_over_on=on, created_by=user)
+        for kind in needed:
+            source = KitSource.BENCH if kind in from_bench else KitSource.STOCK
+            setattr(allocation, KIT_FIELDS[kind], source)
+        allocation.save()
+        device.move_to(Status.ALLOCATED, reason=f"allocated to {trainee.reference}", user=user)
+    return allocation
+
+
+def take_back(
+    allocation: Allocation, *, reason: str, user: Any = None, on: dt.date | None = None
+) -> Allocation:
+    """The trainee returns the laptop: it goes back to the bench before any new allocation
+    (its open tickets are closed)."""
+    on = on or timezone.localdate()
+    with transaction.atomic():
+        allocation = Allocation.objects.select_for_update().get(pk=allocation.pk)
+        if allocation.returned_on is not None:
+            raise Refused(_("This laptop was already returned."))
+        allocation.returned_on = on
+        allocation.return_reason = reason
+        allocation.save(update_fields=["returned_on", "return_reason"])
+        allocation.tickets.filter(status=TicketStatus.OPEN).update(
+            status=TicketStatus.CLOSED, closed_on=on, resolution=_("laptop returned")
+        )
+        device = Device.objects.select_for_update().get(pk=allocation.device_id)
+        device.move_to(Status.RETURNED, reason=f"returned: {reason}"[:200], user=user)
+    return allocation
+
+
+def open_ticket(
+    allocation: Allocation, *, problem: str, user: Any = None, on: dt.date | None = None
+) -> MaintenanceTicket:
+    on = on or timezone.localdate()
+    refusal = refusal_to_open(allocation, on)
+    if refusal:
+        raise Refused(refusal)
+    with transaction.atomic():
+        ticket = MaintenanceTicket.objects.create(
+            allocation=allocation, problem=problem, opened_on=on
+        )
+        device = Device.objects.select_for_update().get(pk=allocation.device_id)
+        if device.status == Status.ALLOCATED:
+            device.move_to(Status.MAINTENANCE, reason=f"ticket {ticket.reference}", user=user)
+    return ticket
+
+
+def close_ticket(
+    ticket: MaintenanceTicket, *, resolution: str, user: Any = None, on: dt.date | None = None
+) -> MaintenanceTicket:
+    on = on or timezone.localdate()
+    with transaction.atomic():
+        ticket.status = TicketStatus.CLOSED
+        ticket.closed_on = on
+        ticket.resolution = resolution
+        ticket.save(update_fields=["status", "closed_on", "resolution"])
+        device = Device.objects.select_for_update().get(pk=ticket.allocation.device_id)
+        still_open = MaintenanceTicket.objects.filter(
+            allocation__device=device, status=TicketStatus.OPEN
+        ).exists()
+        if device.status == Status.MAINTENANCE and not still_open:
+            device.move_to(Status.ALLOCATED, reason=f"ticket {ticket.reference} closed", user=user)
+    return ticket
+
+
+def shortages() -> dict[str, dict[str, int]]:
+    """Per accessory: in stock, needed by trainees of a cohort still waiting for a laptop,
+    and the shortage (needed - in stock, at least 0)."""
+    waiting = Trainee.objects.filter(cohort__isnull=False).exclude(
+        pk__in=Allocation.objects.filter(returned_on__isnull=True).values("trainee_id")
+    )
+    needed = {kind: 0 for kind, _label in AccessoryKind.choices}
+    for trainee in waiting:
+        for kind in needed_kit(trainee):
+            needed[kind] += 1
+    stock = {a.kind: a.quantity for a in Accessory.objects.all()}
+    return {
+        kind: {
+            "in_stock": stock.get(kind, 0),
+            "needed": count,
+            "shortage": max(0, count - stock.get(kind, 0)),
+        }
+        for kind, count in needed.items()
+    }

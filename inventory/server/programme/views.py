@@ -1,0 +1,69 @@
+"""Pages outside the admin: the donor's own batches and the PDFs."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+
+from inventory.server.devices.lifecycle import Status
+from inventory.server.programme.documents import batch_certificate_pdf, handover_receipt_pdf
+from inventory.server.programme.models import Allocation, Batch
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return redirect("login")
+    if request.user.is_staff:
+        return redirect("admin:index")
+    return redirect("donor-batches")
+
+
+def _pdf(data: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(data, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def visible_batches(user: object) -> list[Batch] | object:
+    """The batches a user may see: all for staff with the permission, else its donors'."""
+    if getattr(user, "is_staff", False) and user.has_perm("programme.view_batch"):  # type: ignore[attr-defined]
+        return Batch.objects.all()
+    return Batch.objects.filter(donor__users=user)
+
+
+@login_required
+def donor_batches(request: HttpRequest) -> HttpResponse:
+    batches = (
+        Batch.objects.filter(donor__users=request.user)
+        .select_related("donor")
+        .annotate(
+            laptops=Count("devices", distinct=True),
+            recycled=Count("devices", filter=Q(devices__status=Status.RECYCLED), distinct=True),
+        )
+        .order_by("donor__name", "reference")
+    )
+    return render(request, "programme/donor_batches.html", {"batches": batches})
+
+
+@login_required
+def batch_certificate(request: HttpRequest, pk: int) -> HttpResponse:
+    # a batch of another donor is a 404, not a 403: its existence is not for others to learn
+    batch = get_object_or_404(visible_batches(request.user), pk=pk)
+    filename = f"erasure-certificate-{batch.donor.name}-{batch.reference}.pdf".replace(" ", "_")
+    return _pdf(batch_certificate_pdf(batch), filename)
+
+
+@login_required
+def handover_receipt(request: HttpRequest, pk: int) -> HttpResponse:
+    if not request.user.has_perm("programme.view_allocation"):
+        raise PermissionDenied
+    allocation = get_object_or_404(
+        Allocation.objects.select_related("device", "trainee", "trainee__cohort"), pk=pk
+    )
+    if allocation is None:
+        raise Http404
+    filename = f"handover-{allocation.device.asset_id}-{allocation.trainee.reference}.pdf"
+    return _pdf(handover_receipt_pdf(allocation), filename)
