@@ -195,6 +195,14 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "en": "{name}: the drive has no SMART self-test.",
         "fr": "{name} : le disque n'a pas d'auto-test SMART.",
     },
+    "storage.selftest_external": {
+        "en": "{name}: not an internal drive, no self-test.",
+        "fr": "{name} : pas un disque interne, pas d'auto-test.",
+    },
+    "storage.selftest_policy": {
+        "en": "{name}: the policy turns the self-test off.",
+        "fr": "{name} : la politique désactive l'auto-test.",
+    },
     "storage.selftest_start_failed": {
         "en": "{name}: the SMART short self-test could not be started ({error}).",
         "fr": "{name} : l'auto-test SMART court n'a pas pu démarrer ({error}).",

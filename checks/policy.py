@@ -284,11 +284,11 @@ def _convert(
     if origin is tuple:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise bad(f"must be a list of strings, not {value!r}")
-        choices: tuple[str, ...] = meta.get("choices") or ()
-        if choices:
-            unknown = [v for v in value if v not in choices]
+        allowed: tuple[str, ...] = meta.get("choices") or ()
+        if allowed:
+            unknown = [v for v in value if v not in allowed]
             if unknown:
-                raise bad(f"unknown value {unknown[0]!r} (known: {', '.join(choices)})")
+                raise bad(f"unknown value {unknown[0]!r} (known: {', '.join(allowed)})")
         return tuple(value)
     raise AssertionError(f"policy field {key} has an unsupported type {hint!r}")
 

@@ -19,6 +19,7 @@ from checks.policy import Policy
 
 ALWAYS_REQUIRED = ("storage", "memory", "cpu")
 GRADES = ("A", "B", "C")
+NOT_GRADED = ("kit", "external-storage")
 
 
 def required_components(policy: Policy) -> set[str]:
@@ -43,10 +44,12 @@ def compute_grade(
 ) -> dict[str, Any]:
     required = required_components(policy)
     blockers = [r for r in results if r.status == "fail" and r.component in required]
+    # the kit goes with the laptop but says nothing about its condition
     warnings = [
         r
         for r in results
-        if r.status == "warn" or (r.status == "fail" and r.component not in required)
+        if r.component not in NOT_GRADED
+        and (r.status == "warn" or (r.status == "fail" and r.component not in required))
     ]
     unchecked = [r.id for r in results if r.status == "skip" and r.component in required]
 

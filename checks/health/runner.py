@@ -125,6 +125,7 @@ def run_checks(
     ctx: CheckContext,
     *,
     on_result: Callable[[CheckResult], None] = lambda _r: None,
+    on_start: Callable[[Planned], None] = lambda _p: None,
 ) -> list[CheckResult]:
     results: dict[str, CheckResult] = {}
     background = [p for p in plan if p.spec.background and p.skip is None]
@@ -133,10 +134,12 @@ def run_checks(
         max_workers=max(1, len(background)), thread_name_prefix="check"
     ) as pool:
         for p in background:
+            on_start(p)
             futures[p.id] = pool.submit(_run_one, p, ctx)
         for p in plan:
             if p.id in futures:
                 continue
+            on_start(p)
             result = _run_one(p, ctx)
             results[p.id] = result
             ctx.results.append(result)

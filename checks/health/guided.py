@@ -1,0 +1,620 @@
+"""Guided checks: a technician looks, listens, presses; one key press per answer.
+
+They run in whatever terminal the bench has (the Linux console of the stick, an X
+terminal, tmux). Without a graphical display they do what a terminal can and say so in
+the evidence: colours fill the text area rather than every pixel, keys that send no
+character (Caps Lock, Fn, Super, a modifier alone) cannot be seen, the pointer is read
+through the terminal's mouse reporting.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import struct
+import tempfile
+import wave
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from checks.health.model import CheckContext, Runner, Target, Verdict
+from checks.health.terminal import MOUSE_OFF, MOUSE_ON, Terminal
+from checks.i18n import Lang, msg
+
+YES = {"y": "yes", "o": "yes", "n": "no"}  # "o" for "oui"
+
+
+def _ui(lang: Lang, en: str, fr: str) -> str:
+    return fr if lang == "fr" else en
+
+
+def _terminal(ctx: CheckContext) -> Terminal:
+    if ctx.terminal is None:  # the runner skips terminal checks without one
+        raise RuntimeError("no terminal")
+    return ctx.terminal
+
+
+# --- keyboard ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Key:
+    label: str
+    accepts: frozenset[str]
+
+
+def _k(label: str, *tokens: str) -> Key:
+    return Key(label, frozenset(tokens or (label,)))
+
+
+def _letters(chars: str) -> list[Key]:
+    return [_k(c, c, c.upper()) for c in chars]
+
+
+_F_ROW = [_k("Esc", "ESC"), *[_k(f"F{i}", f"F{i}") for i in range(1, 13)]]
+_NAV_ROW = [
+    _k("Ins", "INSERT"),
+    _k("Del", "DELETE"),
+    _k("Home", "HOME"),
+    _k("End", "END"),
+    _k("PgUp", "PGUP"),
+    _k("PgDn", "PGDN"),
+    _k("←", "LEFT"),
+    _k("↑", "UP"),
+    _k("↓", "DOWN"),
+    _k("→", "RIGHT"),
+]
+_MODS = [_k("Ctrl", "CTRL"), _k("Alt", "ALT"), _k("Space", " ")]
+
+LAYOUTS: dict[str, list[list[Key]]] = {
+    "us": [
+        _F_ROW,
+        [
+            _k("`", "`", "~"),
+            *[_k(d, d, s) for d, s in zip("1234567890", "!@#$%^&*()", strict=True)],
+            _k("-", "-", "_"),
+            _k("=", "=", "+"),
+            _k("Bksp", "BACKSPACE"),
+        ],
+        [
+            _k("Tab", "TAB"),
+            *_letters("qwertyuiop"),
+            _k("[", "[", "{"),
+            _k("]", "]", "}"),
+            _k("\\", "\\", "|"),
+        ],
+        [*_letters("asdfghjkl"), _k(";", ";", ":"), _k("'", "'", '"'), _k("Enter", "ENTER")],
+        [
+            _k("Shift", "SHIFT"),
+            *_letters("zxcvbnm"),
+            _k(",", ",", "<"),
+            _k(".", ".", ">"),
+            _k("/", "/", "?"),
+        ],
+        _MODS,
+        _NAV_ROW,
+    ],
+    "fr": [
+        _F_ROW,
+        [
+            _k("²", "²"),
+            *[
+                _k(d, d, s)
+                for d, s in zip(
+                    ["&", "é", '"', "'", "(", "-", "è", "_", "ç", "à"], "1234567890", strict=True
+                )
+            ],
+            _k(")", ")", "°"),
+            _k("=", "=", "+"),
+            _k("Bksp", "BACKSPACE"),
+        ],
+        [
+            _k("Tab", "TAB"),
+            *_letters("azertyuiop"),
+            # dead key: the terminal only sees it combined (â, ê) or followed by a space
+            _k("^", "^", "¨", "â", "ê", "î", "ô", "û", "ä", "ë", "ï", "ö", "ü"),
+            _k("$", "$", "£"),
+        ],
+        [*_letters("qsdfghjklm"), _k("ù", "ù", "%"), _k("*", "*", "µ"), _k("Enter", "ENTER")],
+        [
+            _k("Shift", "SHIFT"),
+            _k("<", "<", ">"),
+            *_letters("wxcvbn"),
+            _k(",", ",", "?"),
+            _k(";", ";", "."),
+            _k(":", ":", "/"),
+            _k("!", "!", "§"),
+        ],
+        _MODS,
+        _NAV_ROW,
+    ],
+}
+UNSEEABLE = ["Caps Lock", "Fn", "Super", "Print Screen", "left/right modifiers told apart"]
+FINISH_PRESSES = 3
+
+
+def key_tokens(key: str) -> set[str]:
+    """What one decoded key tells about the keyboard (a capital letter proves Shift)."""
+    tokens = {key}
+    if key.startswith("CTRL+"):
+        tokens |= {"CTRL", key[5:]}
+    elif key.startswith("ALT+"):
+        tokens |= {"ALT", key[4:], key[4:].lower()}
+    elif len(key) == 1 and key != key.lower():
+        tokens |= {"SHIFT", key.lower()}
+    elif len(key) == 1 and key in '~!@#$%^&*()_+{}|:"<>?°£µ§%1234567890./':
+        tokens.add("SHIFT")  # needs Shift on at least one of the layouts
+    return tokens
+
+
+def _draw_keyboard(term: Terminal, rows: list[list[Key]], seen: set[str], lang: Lang) -> None:
+    term.clear()
+    term.write(
+        _ui(
+            lang,
+            "Keyboard: press every key once. Lit keys have answered. "
+            f"Press Enter {FINISH_PRESSES} times in a row to finish.\r\n",
+            "Clavier : appuyez une fois sur chaque touche. Les touches allumées ont répondu. "
+            f"Appuyez {FINISH_PRESSES} fois de suite sur Entrée pour finir.\r\n",
+        )
+    )
+    term.write(
+        _ui(
+            lang,
+            "A terminal cannot see: " + ", ".join(UNSEEABLE) + ".\r\n\r\n",
+            "Un terminal ne peut pas voir : " + ", ".join(UNSEEABLE) + ".\r\n\r\n",
+        )
+    )
+    for row in rows:
+        cells = []
+        for key in row:
+            lit = bool(key.accepts & seen)
+            cells.append(("\x1b[30;42m" if lit else "\x1b[7m") + f" {key.label} " + "\x1b[0m")
+        term.write(" ".join(cells) + "\r\n\r\n")
+
+
+def keyboard_check(ctx: CheckContext, _target: Target | None, layout: str | None = None) -> Verdict:
+    term = _terminal(ctx)
+    name = layout or ("fr" if ctx.lang == "fr" else "us")
+    rows = LAYOUTS[name]
+    keys = [k for row in rows for k in row]
+    seen: set[str] = set()
+    enters = 0
+    with term:
+        _draw_keyboard(term, rows, seen, ctx.lang)
+        while True:
+            key = term.read_key()
+            if key is None or key.startswith("MOUSE:"):
+                continue
+            enters = enters + 1 if key == "ENTER" else 0
+            seen |= key_tokens(key)
+            if enters >= FINISH_PRESSES or all(k.accepts & seen for k in keys):
+                break
+            _draw_keyboard(term, rows, seen, ctx.lang)
+    missing = [k.label for k in keys if not k.accepts & seen]
+    evidence: dict[str, Any] = {
+        "layout": name,
+        "keys_total": len(keys),
+        "keys_missing": missing,
+        "mode": "terminal",
+        "not_testable_in_terminal": UNSEEABLE,
+    }
+    if missing:
+        return Verdict(
+            "fail",
+            msg("keyboard.missing", count=len(missing), total=len(keys), keys=" ".join(missing)),
+            evidence,
+            repair=msg("repair.replace_keyboard"),
+        )
+    return Verdict("pass", msg("keyboard.ok", total=len(keys)), evidence)
+
+
+# --- screen --------------------------------------------------------------------------
+
+COLOURS: list[tuple[str, str, tuple[int, int, int], int]] = [
+    # name, French name, 24-bit RGB, 8-colour ANSI code
+    ("red", "rouge", (255, 0, 0), 41),
+    ("green", "vert", (0, 255, 0), 42),
+    ("blue", "bleu", (0, 0, 255), 44),
+    ("white", "blanc", (255, 255, 255), 47),
+    ("black", "noir", (0, 0, 0), 40),
+]
+
+
+def screen_mode() -> str:
+    truecolor = os.environ.get("COLORTERM", "") in ("truecolor", "24bit")
+    display = bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    depth = "24-bit colour" if truecolor else "8 colours"
+    where = "terminal window" if display else "console text area"
+    return f"{where}, {depth}"
+
+
+def screen_check(ctx: CheckContext, _target: Target | None) -> Verdict:
+    term = _terminal(ctx)
+    mode = screen_mode()
+    truecolor = "24-bit" in mode
+    defects: list[str] = []
+    answers: dict[str, str] = {}
+    with term:
+        cols, rows = term.size()
+        for name, name_fr, (r, g, b), ansi in COLOURS:
+            bg = f"\x1b[48;2;{r};{g};{b}m" if truecolor else f"\x1b[{ansi}m"
+            term.write("\x1b[H" + bg + ("\x1b[2K" + " " * cols + "\r\n") * (rows - 1))
+            prompt = _ui(
+                ctx.lang,
+                f" {name}: even, no dead pixel? y/n ",
+                f" {name_fr} : uniforme, sans pixel mort ? o/n ",
+            )
+            term.at(rows, 1, "\x1b[0m\x1b[2K" + prompt)
+            answer = term.ask("", YES)
+            answers[name] = answer
+            if answer == "no":
+                defects.append(name if ctx.lang == "en" else name_fr)
+        term.clear()
+    evidence = {
+        "answers": answers,
+        "mode": mode,
+        "note": "colours fill the text cells, not each pixel",
+    }
+    if defects:
+        return Verdict(
+            "fail",
+            msg("screen.defects", colours=", ".join(defects), mode=mode),
+            evidence,
+            repair=msg("repair.replace_screen"),
+        )
+    return Verdict("pass", msg("screen.ok", mode=mode), evidence)
+
+
+# --- cosmetic grade ------------------------------------------------------------------
+
+
+def cosmetic_check(ctx: CheckContext, _target: Target | None) -> Verdict:
+    term = _terminal(ctx)
+    with term:
+        term.clear()
+        grade = term.ask(
+            _ui(
+                ctx.lang,
+                "Case condition: A = like new, B = light wear, C = marked or cracked. "
+                "Press A, B or C: ",
+                "État du boîtier : A = comme neuf, B = légère usure, C = marqué ou fêlé. "
+                "Appuyez sur A, B ou C : ",
+            ),
+            {"a": "A", "b": "B", "c": "C"},
+        )
+    ctx.cosmetic_grade = grade
+    return Verdict("pass", msg("cosmetic.grade", grade=grade), {"grade": grade})
+
+
+# --- touchpad (and the kit mouse) ----------------------------------------------------
+
+ZONE_COLS, ZONE_ROWS = 3, 3
+BUTTONS = {0: "left", 1: "middle", 2: "right"}
+
+
+@dataclass
+class PointerResult:
+    zones_seen: set[tuple[int, int]]
+    buttons: set[str]
+    events: int
+    outcome: str  # "complete" | "gave-up" | "no-mouse"
+
+    def missing(self) -> list[str]:
+        out = [
+            f"zone {c + 1},{r + 1}"
+            for r in range(ZONE_ROWS)
+            for c in range(ZONE_COLS)
+            if (c, r) not in self.zones_seen
+        ]
+        out += [f"{b} button" for b in ("left", "right") if b not in self.buttons]
+        return out
+
+
+def pointer_test(term: Terminal, lang: Lang, title: str) -> PointerResult:
+    """Move over every zone and click left and right; n gives up, s says no pointer."""
+    zones: set[tuple[int, int]] = set()
+    buttons: set[str] = set()
+    events = 0
+    with term:
+        term.write(MOUSE_ON)
+        cols, rows = term.size()
+
+        def draw() -> None:
+            term.clear()
+            term.write(
+                title
+                + _ui(
+                    lang,
+                    " Move over every box, click left and right. "
+                    "n: gives no answer, s: no pointer here.",
+                    " Passez sur chaque case, cliquez à gauche et à droite. n : ne répond pas, "
+                    "s : pas de pointeur ici.",
+                )
+            )
+            height = max(1, (rows - 3) // ZONE_ROWS)
+            width = max(1, cols // ZONE_COLS)
+            for r in range(ZONE_ROWS):
+                for c in range(ZONE_COLS):
+                    colour = "\x1b[42m" if (c, r) in zones else "\x1b[47m"
+                    for line in range(height - 1):
+                        term.at(
+                            3 + r * height + line,
+                            1 + c * width,
+                            colour + " " * (width - 1) + "\x1b[0m",
+                        )
+            term.at(rows, 1, "buttons: " + ", ".join(sorted(buttons)))
+
+        draw()
+        outcome = "complete"
+        while True:
+            key = term.read_key()
+            if key is None:
+                continue
+            if key.startswith("MOUSE:"):
+                events += 1
+                _, code, x, y, kind = key.split(":")
+                button = int(code)
+                col, row = int(x) - 1, int(y) - 3
+                height = max(1, (rows - 3) // ZONE_ROWS)
+                width = max(1, cols // ZONE_COLS)
+                if row >= 0:
+                    zones.add((min(ZONE_COLS - 1, col // width), min(ZONE_ROWS - 1, row // height)))
+                if kind == "M" and not button & 32 and (button & 3) in BUTTONS and button < 64:
+                    buttons.add(BUTTONS[button & 3])
+                if len(zones) == ZONE_COLS * ZONE_ROWS and {"left", "right"} <= buttons:
+                    break
+                draw()
+            elif key.lower() == "n":
+                outcome = "gave-up"
+                break
+            elif key.lower() == "s":
+                outcome = "no-mouse"
+                break
+        term.write(MOUSE_OFF)
+        term.clear()
+    return PointerResult(zones, buttons, events, outcome)
+
+
+def touchpad_check(ctx: CheckContext, _target: Target | None) -> Verdict:
+    term = _terminal(ctx)
+    result = pointer_test(term, ctx.lang, _ui(ctx.lang, "Touchpad.", "Pavé tactile."))
+    evidence = {
+        "zones_seen": len(result.zones_seen),
+        "zones_total": ZONE_COLS * ZONE_ROWS,
+        "buttons": sorted(result.buttons),
+        "events": result.events,
+        "mode": "terminal mouse reporting (xterm SGR)",
+    }
+    if result.outcome == "no-mouse":
+        return Verdict("skip", msg("touchpad.no_mouse"), evidence)
+    missing = result.missing()
+    if missing:
+        return Verdict(
+            "fail",
+            msg("touchpad.missing", missing=", ".join(missing)),
+            evidence,
+            repair=msg("repair.replace_touchpad"),
+        )
+    return Verdict(
+        "pass",
+        msg("touchpad.ok", zones=ZONE_COLS * ZONE_ROWS, buttons=", ".join(sorted(result.buttons))),
+        evidence,
+    )
+
+
+# --- speakers and microphone ---------------------------------------------------------
+
+SAMPLE_RATE = 16000
+SILENCE_DBFS = -45.0
+
+
+def tone_wav(
+    path: Path, *, hz: float = 1000.0, seconds: float = 1.5, rate: int = SAMPLE_RATE
+) -> None:
+    frames = bytearray()
+    for i in range(int(seconds * rate)):
+        frames += struct.pack("<h", int(0.5 * 32767 * math.sin(2 * math.pi * hz * i / rate)))
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(bytes(frames))
+
+
+def peak_dbfs(path: Path) -> float:
+    """Peak level of a 16-bit WAV in dBFS (-inf for pure silence)."""
+    with wave.open(str(path), "rb") as w:
+        if w.getsampwidth() != 2:
+            raise ValueError("expected 16-bit samples")
+        data = w.readframes(w.getnframes())
+    count = len(data) // 2
+    if count == 0:
+        return float("-inf")
+    peak = max(abs(s) for (s,) in struct.iter_unpack("<h", data[: count * 2]))
+    return 20 * math.log10(peak / 32768) if peak else float("-inf")
+
+
+def speakers_check(ctx: CheckContext, _target: Target | None) -> Verdict:
+    term = _terminal(ctx)
+    with tempfile.TemporaryDirectory(prefix="weee-audio-") as tmp:
+        tone = Path(tmp) / "tone.wav"
+        tone_wav(tone)
+        with term:
+            term.clear()
+            term.write(
+                _ui(
+                    ctx.lang,
+                    "Playing a tone on the speakers...\r\n",
+                    "Son de test sur les haut-parleurs...\r\n",
+                )
+            )
+            played = ctx.run(["aplay", "-q", str(tone)], timeout=15)
+            heard = term.ask(
+                _ui(ctx.lang, "Did you hear it? y/n ", "L'avez-vous entendu ? o/n "), YES
+            )
+    evidence = {"aplay_exit_status": played.returncode, "tone_hz": 1000, "answer": heard}
+    if not played.ok:
+        evidence["error"] = played.error or played.stderr_text.strip()[-200:]
+    if heard == "yes":
+        return Verdict("pass", msg("speakers.ok"), evidence)
+    return Verdict("fail", msg("speakers.bad"), evidence, repair=msg("repair.repair_audio"))
+
+
+def microphone_check(ctx: CheckContext, _target: Target | None, seconds: int = 3) -> Verdict:
+    term = _terminal(ctx)
+    with tempfile.TemporaryDirectory(prefix="weee-audio-") as tmp:
+        rec = Path(tmp) / "rec.wav"
+        with term:
+            term.clear()
+            term.write(
+                _ui(
+                    ctx.lang,
+                    f"Speak or clap near the laptop for {seconds} s...\r\n",
+                    f"Parlez ou tapez dans les mains près de l'ordinateur "
+                    f"pendant {seconds} s...\r\n",
+                )
+            )
+            result = ctx.run(
+                [
+                    "arecord",
+                    "-q",
+                    "-d",
+                    str(seconds),
+                    "-f",
+                    "S16_LE",
+                    "-r",
+                    str(SAMPLE_RATE),
+                    "-c",
+                    "1",
+                    str(rec),
+                ],
+                timeout=seconds + 10,
+            )
+        evidence: dict[str, Any] = {"arecord_exit_status": result.returncode, "seconds": seconds}
+        if not result.ok or not rec.exists():
+            error = result.error or result.stderr_text.strip()[-200:] or "no recording"
+            evidence["error"] = error
+            return Verdict(
+                "fail",
+                msg("microphone.failed", error=error),
+                evidence,
+                repair=msg("repair.repair_audio"),
+            )
+        level = peak_dbfs(rec)
+    shown = round(level, 1) if math.isfinite(level) else -120.0
+    evidence.update({"peak_dbfs": shown, "silence_below_dbfs": SILENCE_DBFS})
+    if level < SILENCE_DBFS:
+        return Verdict(
+            "fail",
+            msg("microphone.silent", level=shown),
+            evidence,
+            repair=msg("repair.repair_audio"),
+        )
+    return Verdict("pass", msg("microphone.ok", level=shown), evidence)
+
+
+# --- webcam --------------------------------------------------------------------------
+
+
+def parse_ppm(data: bytes) -> tuple[int, int, bytes]:
+    """Width, height and RGB bytes of a binary PPM (P6, maxval 255)."""
+    parts: list[bytes] = []
+    pos = 0
+    while len(parts) < 4:
+        while data[pos : pos + 1].isspace():
+            pos += 1
+        if data[pos : pos + 1] == b"#":
+            pos = data.index(b"\n", pos) + 1
+            continue
+        end = pos
+        while not data[end : end + 1].isspace():
+            end += 1
+        parts.append(data[pos:end])
+        pos = end
+    if parts[0] != b"P6" or parts[3] != b"255":
+        raise ValueError("not a P6 PPM with maxval 255")
+    width, height = int(parts[1]), int(parts[2])
+    pixels = data[pos + 1 : pos + 1 + width * height * 3]
+    if len(pixels) != width * height * 3:
+        raise ValueError("truncated PPM")
+    return width, height, pixels
+
+
+def render_halfblocks(width: int, height: int, rgb: bytes) -> list[str]:
+    """Terminal lines showing the image, two pixels per cell (upper half block)."""
+    lines = []
+    for y in range(0, height - 1, 2):
+        cells = []
+        for x in range(width):
+            top = rgb[(y * width + x) * 3 : (y * width + x) * 3 + 3]
+            bottom = rgb[((y + 1) * width + x) * 3 : ((y + 1) * width + x) * 3 + 3]
+            cells.append(
+                f"\x1b[38;2;{top[0]};{top[1]};{top[2]}m\x1b[48;2;{bottom[0]};{bottom[1]};{bottom[2]}m▀"
+            )
+        lines.append("".join(cells) + "\x1b[0m")
+    return lines
+
+
+def grab_frame(run: Runner, device: str, cols: int, rows: int) -> tuple[int, int, bytes] | str:
+    width = max(16, min(cols, 120))
+    height = max(8, min((rows - 3) * 2, 80))
+    result = run(
+        [
+            "ffmpeg", "-loglevel", "error", "-f", "v4l2", "-i", device, "-frames:v", "1",
+            "-vf", f"scale={width}:{height}", "-f", "image2pipe", "-vcodec", "ppm", "-",
+        ],
+        timeout=20,
+    )  # fmt: skip
+    if not result.ok or not result.stdout:
+        return result.error or result.stderr_text.strip()[-200:] or "no frame"
+    try:
+        return parse_ppm(result.stdout)
+    except (ValueError, IndexError) as exc:
+        return str(exc)
+
+
+def video_devices(devices: Sequence[str] | None = None) -> list[str]:
+    names = devices if devices is not None else sorted(os.listdir("/dev"))
+    return [f"/dev/{n}" for n in names if n.startswith("video")]
+
+
+def webcam_view_check(ctx: CheckContext, _target: Target | None) -> Verdict:
+    term = _terminal(ctx)
+    devices = video_devices()
+    if not devices:
+        return Verdict("skip", msg("webcam.view_cannot", why="no /dev/video* device"), {})
+    mode = "snapshot drawn in the terminal (ffmpeg)"
+    with term:
+        cols, rows = term.size()
+        frame = grab_frame(ctx.run, devices[0], cols, rows)
+        if isinstance(frame, str):
+            return Verdict(
+                "fail",
+                msg("webcam.view_bad", mode=mode),
+                {"device": devices[0], "error": frame},
+                repair=msg("repair.replace_webcam"),
+            )
+        term.clear()
+        term.write("\r\n".join(render_halfblocks(*frame)) + "\r\n")
+        answer = term.ask(
+            _ui(
+                ctx.lang,
+                "Do you see the camera's image? y/n ",
+                "Voyez-vous l'image de la caméra ? o/n ",
+            ),
+            YES,
+        )
+    evidence = {
+        "device": devices[0],
+        "frame": f"{frame[0]}x{frame[1]}",
+        "answer": answer,
+        "mode": mode,
+    }
+    if answer == "yes":
+        return Verdict("pass", msg("webcam.view_ok", mode=mode), evidence)
+    return Verdict(
+        "fail", msg("webcam.view_bad", mode=mode), evidence, repair=msg("repair.replace_webcam")
+    )
