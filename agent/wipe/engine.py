@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import logging
 import os
-import queue
 import random
 import secrets
 import threading
@@ -49,6 +48,7 @@ class OverwriteSpec:
     retries: int = 2
     subsections: int = 1000  # NIST sampling: >= 1000 equal subsections
     sample_bytes: int = 64 * 1024  # bytes read at each sampled location
+    io_depth: int = 4  # chunks in flight at once (one worker thread each)
 
 
 @dataclass
@@ -214,61 +214,60 @@ def open_device(path: str, *, write: bool) -> int:
     return os.open(path, flags | os.O_DIRECT | os.O_CLOEXEC)
 
 
-def _pipelined(
+def _parallel(
     ctx: JobContext,
-    items: Iterator[tuple[int, int]],
-    produce: Callable[[AlignedBuffer, int, int], None],
-    consume: Callable[[AlignedBuffer, int, int], None],
     chunk: int,
-    depth: int = 3,
+    workers: int,
+    work: Callable[[AlignedBuffer, AlignedBuffer, int, int], None],
 ) -> None:
-    """Run ``produce`` one chunk ahead of ``consume`` in a helper thread.
+    """Run ``work(buf, scratch, offset, length)`` over every chunk with ``workers`` threads.
 
-    ``produce`` fills a buffer (keystream generation, or a disk read); ``consume``
-    uses it (a disk write, or the comparison). Exceptions in the helper thread are
-    raised here; a stop request ends both sides between chunks.
+    Each worker owns two aligned buffers and does the whole job of a chunk (generate and
+    write, or read, regenerate and compare). AES-CTR, ``memcmp`` and the I/O system
+    calls all release the GIL, so with several workers the disk always has requests
+    queued while the CPU prepares the next ones: the disk, not Python, sets the pace.
+    Chunks are handed out in disk order. The first exception stops every worker and is
+    raised here.
     """
-    free: queue.Queue[AlignedBuffer] = queue.Queue()
-    ready: queue.Queue[tuple[AlignedBuffer, int, int] | BaseException | None] = queue.Queue()
-    buffers = [AlignedBuffer(chunk) for _ in range(depth)]
-    for b in buffers:
-        free.put(b)
-    quit_flag = threading.Event()
+    items = _chunks(ctx.size_bytes, chunk)
+    lock = threading.Lock()
+    failures: list[BaseException] = []
+    halt = threading.Event()
 
-    def helper() -> None:
+    def next_item() -> tuple[int, int] | None:
+        with lock:
+            return next(items, None)
+
+    def worker() -> None:
+        buf = AlignedBuffer(chunk)
+        scratch = AlignedBuffer(chunk)
         try:
-            for offset, length in items:
-                buf = free.get()
-                if quit_flag.is_set() or ctx.stop.is_set():
-                    break
-                produce(buf, offset, length)
-                ready.put((buf, offset, length))
-            ready.put(None)
-        except BaseException as exc:  # handed over to the consuming thread
-            ready.put(exc)
+            while not halt.is_set():
+                if ctx.stop.is_set():
+                    raise Stopped()
+                item = next_item()
+                if item is None:
+                    return
+                work(buf, scratch, item[0], item[1])
+        except BaseException as exc:  # handed to the calling thread
+            failures.append(exc)
+            halt.set()
+        finally:
+            buf.close()
+            scratch.close()
 
-    thread = threading.Thread(target=helper, name=f"weee-io-{ctx.device}", daemon=True)
-    thread.start()
-    try:
-        while True:
-            if ctx.stop.is_set():
-                raise Stopped()
-            item = ready.get()
-            if item is None:
-                break
-            if isinstance(item, BaseException):
-                raise item
-            buf, offset, length = item
-            consume(buf, offset, length)
-            free.put(buf)
-    finally:
-        quit_flag.set()
-        for b in buffers:  # unblock the helper if it waits for a free buffer
-            free.put(b)
-        thread.join(timeout=60)
-        if not thread.is_alive():
-            for b in buffers:
-                b.close()
+    threads = [
+        threading.Thread(target=worker, name=f"weee-io-{ctx.device}-{i}", daemon=True)
+        for i in range(max(1, workers))
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if failures:
+        # a stop request is the least informative failure: report any other first
+        failures.sort(key=lambda e: isinstance(e, Stopped))
+        raise failures[0]
 
 
 def overwrite(report: ErasureReport, spec: OverwriteSpec, ctx: JobContext) -> None:
@@ -290,7 +289,7 @@ def overwrite(report: ErasureReport, spec: OverwriteSpec, ctx: JobContext) -> No
             if ctx.checkpoint:
                 ctx.checkpoint(report)
             meter.start(f"pass {number}/{spec.passes}")
-            _write_pass(device, pattern, record, chunk, zeros, meter, report)
+            _write_pass(device, pattern, record, spec, chunk, zeros, meter, report)
             os.fsync(fd)  # the drive's write cache too, before we call the pass done
             record.ended_at = now_iso()
             if ctx.checkpoint:
@@ -299,7 +298,7 @@ def overwrite(report: ErasureReport, spec: OverwriteSpec, ctx: JobContext) -> No
                 ctx.hooks.after_pass(ctx.device, number)
         if spec.verify == "full":
             meter.start("verify")
-            verify_full(report, device, pattern, chunk, zeros, meter)
+            verify_full(report, device, pattern, spec, chunk, zeros, meter)
         elif spec.verify == "sample":
             meter.start("verify (sample)")
             verify_sample(report, device, pattern, spec, zeros)
@@ -316,38 +315,38 @@ def _write_pass(
     device: _Device,
     pattern: Pattern,
     record: PassRecord,
+    spec: OverwriteSpec,
     chunk: int,
     zeros: bytes,
     meter: _Meter,
     report: ErasureReport,
 ) -> None:
     ctx = device.ctx
+    lock = threading.Lock()
+    zero_source = shared_zeros(chunk) if pattern.constant else None
 
-    def consume(buf: AlignedBuffer, offset: int, length: int) -> None:
+    def work(buf: AlignedBuffer, _scratch: AlignedBuffer, offset: int, length: int) -> None:
         if ctx.hooks.before_chunk:
             ctx.hooks.before_chunk(ctx.device, offset)
-        device.transfer(True, buf, offset, length, record.errors)
-        record.bytes_written += length
-        meter.advance(length, report)
+        source = zero_source if zero_source is not None else buf
+        if zero_source is None:
+            pattern.fill(offset, buf, length, zeros)
+        errors: list[IoError] = []
+        device.transfer(True, source, offset, length, errors)
+        with lock:
+            record.errors.extend(errors)
+            record.bytes_written += length
+            meter.advance(length, report)
 
-    items = _chunks(ctx.size_bytes, chunk)
-    if pattern.constant:
-        buf = AlignedBuffer(chunk)  # zero-filled by mmap
-        try:
-            for offset, length in items:
-                if ctx.stop.is_set():
-                    raise Stopped()
-                consume(buf, offset, length)
-        finally:
-            buf.close()
-        return
-    _pipelined(ctx, items, lambda b, o, n: pattern.fill(o, b, n, zeros), consume, chunk)
+    _parallel(ctx, chunk, spec.io_depth, work)
+    record.errors.sort(key=lambda e: e.offset)
 
 
 def verify_full(
     report: ErasureReport,
     device: _Device,
     pattern: Pattern,
+    spec: OverwriteSpec,
     chunk: int,
     zeros: bytes,
     meter: _Meter,
@@ -355,37 +354,52 @@ def verify_full(
     ctx = device.ctx
     result = Verification(method="full", started_at=now_iso(), samples=None)
     report.verification = result
-    expected = AlignedBuffer(chunk) if not pattern.constant else shared_zeros(chunk)
     read_errors: list[IoError] = []
+    lock = threading.Lock()
+    zero_source = shared_zeros(chunk) if pattern.constant else None
 
-    def produce(buf: AlignedBuffer, offset: int, length: int) -> None:
+    def work(buf: AlignedBuffer, scratch: AlignedBuffer, offset: int, length: int) -> None:
         if ctx.hooks.before_chunk:
             ctx.hooks.before_chunk(ctx.device, offset)
-        device.transfer(False, buf, offset, length, read_errors)
-
-    def consume(buf: AlignedBuffer, offset: int, length: int) -> None:
-        if not pattern.constant:
-            pattern.fill(offset, expected, length, zeros)
+        errors: list[IoError] = []
+        device.transfer(False, buf, offset, length, errors)
+        expected = zero_source if zero_source is not None else scratch
+        if zero_source is None:
+            pattern.fill(offset, scratch, length, zeros)
+        bad: list[int] = []
         if not same_bytes(buf, 0, expected, 0, length):
-            bad = first_difference(buf, expected, length, ctx.sector)
+            unreadable = {
+                o
+                for e in errors
+                for o in range(e.offset - offset, e.offset - offset + e.length, ctx.sector)
+            }
+            bad = [
+                b
+                for b in first_difference(buf, expected, length, ctx.sector)
+                if b not in unreadable
+            ]
+        with lock:
+            read_errors.extend(errors)
             result.mismatches += len(bad)
-            if result.first_mismatch_offset is None and bad:
-                # the exact byte, for the report
-                start = bad[0]
+            if bad:
                 exact = next(
-                    i
-                    for i in range(start, min(start + ctx.sector, length))
-                    if buf.view[i] != expected.view[i]
+                    (
+                        i
+                        for i in range(bad[0], bad[0] + ctx.sector)
+                        if buf.view[i] != expected.view[i]
+                    ),
+                    bad[0],
                 )
-                result.first_mismatch_offset = offset + exact
-        result.bytes_read += length
-        meter.advance(length, report)
+                if (
+                    result.first_mismatch_offset is None
+                    or offset + exact < result.first_mismatch_offset
+                ):
+                    result.first_mismatch_offset = offset + exact
+            result.bytes_read += length
+            meter.advance(length, report)
 
-    try:
-        _pipelined(ctx, _chunks(ctx.size_bytes, chunk), produce, consume, chunk)
-    finally:
-        if not pattern.constant:
-            expected.close()
+    _parallel(ctx, chunk, spec.io_depth, work)
+    read_errors.sort(key=lambda e: e.offset)
     _finish_verification(report, result, read_errors, ctx.sector)
 
 
