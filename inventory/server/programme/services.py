@@ -136,10 +136,12 @@ def open_ticket(
     allocation: Allocation, *, problem: str, user: Any = None, on: dt.date | None = None
 ) -> MaintenanceTicket:
     on = on or timezone.localdate()
-    refusal = refusal_to_open(allocation, on)
-    if refusal:
-        raise Refused(refusal)
     with transaction.atomic():
+        # the allocation as it is now (it may have been returned since it was loaded)
+        allocation = Allocation.objects.select_for_update().get(pk=allocation.pk)
+        refusal = refusal_to_open(allocation, on)
+        if refusal:
+            raise Refused(refusal)
         ticket = MaintenanceTicket.objects.create(
             allocation=allocation, problem=problem, opened_on=on
         )
