@@ -128,8 +128,17 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "fr": "{name} : {attribute} vaut {value}, au-delà de la limite de {limit}.",
     },
     "storage.ata_warn": {
-        "en": "{name}: {attribute} is {value} (should be {limit} or less).",
-        "fr": "{name} : {attribute} vaut {value} (devrait être au plus {limit}).",
+        "en": "{name}: {attribute} is {value}, an early sign of wear (fails above {limit}).",
+        "fr": "{name} : {attribute} vaut {value}, un premier signe d'usure (échec au-delà de {limit}).",
+    },
+    "ata.5": {"en": "reallocated sectors (5)", "fr": "secteurs réalloués (5)"},
+    "ata.187": {"en": "reported uncorrectable errors (187)", "fr": "erreurs non corrigibles (187)"},
+    "ata.188": {"en": "command timeouts (188)", "fr": "commandes expirées (188)"},
+    "ata.196": {"en": "reallocation events (196)", "fr": "réallocations (196)"},
+    "ata.197": {"en": "pending sectors (197)", "fr": "secteurs en attente (197)"},
+    "ata.198": {
+        "en": "offline uncorrectable sectors (198)",
+        "fr": "secteurs illisibles hors ligne (198)",
     },
     "storage.nvme_critical": {
         "en": "{name}: the NVMe drive raises a critical warning ({flags}).",

@@ -38,15 +38,6 @@ NVME_WARNING_BITS = {
     5: "persistent memory region read-only",
 }
 
-ATA_LABELS = {
-    5: "reallocated sectors (5)",
-    187: "reported uncorrectable errors (187)",
-    188: "command timeouts (188)",
-    196: "reallocation events (196)",
-    197: "pending sectors (197)",
-    198: "offline uncorrectable sectors (198)",
-}
-
 
 def exit_status_bits(status: int | None) -> list[str]:
     """smartctl's exit status as the names of its set bits, for the evidence."""
@@ -146,7 +137,7 @@ def evaluate_smart(dev: StorageDevice, policy: Policy) -> Verdict:
         if raw is None:
             continue
         value = ata_counter(attr_id, raw)
-        label = ATA_LABELS[attr_id]
+        label = msg(f"ata.{attr_id}")
         if value > threshold.fail_above:
             findings.append(
                 _Finding(
@@ -169,7 +160,7 @@ def evaluate_smart(dev: StorageDevice, policy: Policy) -> Verdict:
                         name=name,
                         attribute=label,
                         value=value,
-                        limit=threshold.warn_above,
+                        limit=threshold.fail_above,
                     ),
                 )
             )

@@ -13,7 +13,6 @@ import os
 import re
 import select
 import shutil
-import sys
 import termios
 import tty
 from typing import IO, Any
@@ -90,32 +89,55 @@ def decode_char(ch: str) -> str:
 
 
 class Terminal:
-    """The controlling terminal in cbreak mode; use as a context manager."""
+    """The controlling terminal (``/dev/tty``) in cbreak mode; a context manager.
+
+    It talks to ``/dev/tty`` rather than stdin/stdout so that ``weee check --json >
+    file`` still runs the guided checks on the screen while the JSON goes to the file.
+    """
 
     def __init__(self, fd: int | None = None, out: IO[str] | None = None) -> None:
-        self.fd = sys.stdin.fileno() if fd is None else fd
-        self.out = sys.stdout if out is None else out
+        self._own_fd = fd is None
+        self.fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY) if fd is None else fd
+        self.out = out if out is not None else open(self.fd, "w", encoding="utf-8", closefd=False)
         self._saved: Any = None
+        self._depth = 0
         self._pending = ""
 
     @staticmethod
     def available() -> bool:
-        return sys.stdin.isatty() and sys.stdout.isatty()
+        try:
+            fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
+        except OSError:
+            return False
+        try:
+            return os.isatty(fd)
+        finally:
+            os.close(fd)
 
     def __enter__(self) -> Terminal:
-        self._saved = termios.tcgetattr(self.fd)
-        tty.setcbreak(self.fd)
-        self.write("\x1b[?25l")  # hide the cursor
+        # re-entrant: the kit check opens it around several guided steps
+        if self._depth == 0:
+            self._saved = termios.tcgetattr(self.fd)
+            tty.setcbreak(self.fd)
+            self.write("\x1b[?25l")  # hide the cursor
+        self._depth += 1
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._depth -= 1
+        if self._depth > 0:
+            return
         self.write(MOUSE_OFF + "\x1b[0m\x1b[?25h\n")
         if self._saved is not None:
             termios.tcsetattr(self.fd, termios.TCSADRAIN, self._saved)
 
     def size(self) -> tuple[int, int]:
-        cols, rows = shutil.get_terminal_size((80, 24))
-        return cols, rows
+        try:
+            size = os.get_terminal_size(self.fd)
+            return size.columns, size.lines
+        except OSError:
+            cols, rows = shutil.get_terminal_size((80, 24))
+            return cols, rows
 
     def write(self, text: str) -> None:
         self.out.write(text)
