@@ -37,8 +37,7 @@ def _losetup(*args: str) -> str:
     ).stdout.strip()
 
 
-@pytest.fixture
-def loop_device(tmp_path: Path) -> Iterator[LoopFactory]:
+def attach_loops(tmp_path: Path) -> Iterator[LoopFactory]:
     """Create loop devices over sparse files under tmp_path; always detached after."""
     attached: list[str] = []
 
@@ -55,6 +54,11 @@ def loop_device(tmp_path: Path) -> Iterator[LoopFactory]:
     finally:
         for device in attached:
             subprocess.run(["losetup", "-d", device], check=False)
+
+
+@pytest.fixture
+def loop_device(tmp_path: Path) -> Iterator[LoopFactory]:
+    yield from attach_loops(tmp_path)
 
 
 def plant_marker(device: str, size: int) -> list[int]:

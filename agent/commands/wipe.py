@@ -34,7 +34,6 @@ from agent.errors import (
     EXIT_OK,
     EXIT_REFUSED,
     RefusedError,
-    UsageError,
     WeeeError,
 )
 from agent.wipe import engine
@@ -281,13 +280,16 @@ def wipe(
         _write_output(interrupted + [r for r in erase(targets, options)], report_file, as_json)
         raise RefusedError("every drive was refused: nothing erased")
     if not yes:
-        if not sys.stdin.isatty():
-            raise UsageError("refusing to erase without --yes when nobody can confirm")
         console.print(
             f"[bold red]All data on the {len(allowed)} drive(s) marked ERASE "
             "will be destroyed.[/bold red]"
         )
-        answer = click.prompt(f"Type {CONFIRM_WORD} to continue", default="", show_default=False)
+        try:
+            answer = click.prompt(
+                f"Type {CONFIRM_WORD} to continue", default="", show_default=False, err=True
+            )
+        except click.Abort:  # end of input: nobody confirmed
+            answer = ""
         if answer.strip() != CONFIRM_WORD:
             raise WeeeError("not confirmed: nothing erased", exit_code=EXIT_REFUSED)
 

@@ -1,0 +1,203 @@
+"""``weee wipe`` as a technician uses it: plan, refusals, confirmation, interruption.
+
+This machine's own root disk is only ever named with ``--dry-run`` (plan only, nothing
+opened for writing). Destructive runs target loop devices the tests create.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from agent.blockdev import _mount_device, read_facts, underlying_disks
+from agent.commands.wipe import wipe
+from agent.errors import EXIT_INCOMPLETE, EXIT_OK, EXIT_REFUSED
+from agent.wipe.journal import Journal
+from tests.test_wipe_engine import (
+    MARKER,
+    LoopFactory,
+    attach_loops,
+    needs_losetup,
+    needs_root,
+    plant_marker,
+    read_all,
+)
+
+WEEE = str(Path(sys.executable).parent / "weee")
+
+
+@pytest.fixture
+def loop_device(tmp_path: Path) -> Iterator[LoopFactory]:
+    yield from attach_loops(tmp_path)
+
+
+def root_disks() -> list[str]:
+    facts = read_facts()
+    root = [m for m in facts.mounts if m.mountpoint == "/"][-1]
+    device = _mount_device(root, facts)
+    if device is None:
+        pytest.skip(f"/ is not on a block device here ({root.fstype})")
+    return sorted(underlying_disks(device, facts))
+
+
+def test_dry_run_refuses_this_machines_root_disk(tmp_path: Path) -> None:
+    for name in root_disks():
+        result = CliRunner().invoke(
+            wipe, ["--dry-run", "--json", f"/dev/{name}", "--journal-dir", str(tmp_path)]
+        )
+        assert result.exit_code == EXIT_REFUSED, result.output
+        plan = json.loads(result.stdout)
+        [target] = plan["targets"]
+        assert target["allowed"] is False
+        assert any("boot medium" in r for r in target["refusals"])
+
+
+def test_default_targets_never_include_the_root_disk(tmp_path: Path) -> None:
+    result = CliRunner().invoke(wipe, ["--dry-run", "--json", "--journal-dir", str(tmp_path)])
+    if result.exit_code != EXIT_OK and "no drives found" in result.output:
+        pytest.skip("no disks visible")
+    plan = json.loads(result.stdout)
+    for target in plan["targets"]:
+        if target["device"] in {f"/dev/{n}" for n in root_disks()}:
+            assert target["allowed"] is False
+
+
+@pytest.mark.root
+@needs_root
+@needs_losetup
+def test_dry_run_opens_nothing_for_writing(tmp_path: Path, loop_device: LoopFactory) -> None:
+    device = loop_device(8 << 20)
+    plant_marker(device, 8 << 20)
+    result = CliRunner().invoke(wipe, ["--dry-run", device, "--journal-dir", str(tmp_path)])
+    assert result.exit_code == EXIT_OK, result.output
+    assert "ERASE" in result.stderr and "expected duration" in result.stderr
+    assert read_all(device).count(MARKER) == 9
+    assert not list((tmp_path).glob("active/*.json"))
+
+
+@pytest.mark.root
+@needs_root
+@needs_losetup
+@pytest.mark.parametrize("typed", ["", "yes\n", "erase\n"], ids=["no-input", "yes", "lowercase"])
+def test_nothing_is_erased_without_confirmation(
+    tmp_path: Path, loop_device: LoopFactory, typed: str
+) -> None:
+    device = loop_device(8 << 20)
+    plant_marker(device, 8 << 20)
+    result = CliRunner().invoke(wipe, [device, "--journal-dir", str(tmp_path)], input=typed)
+    assert result.exit_code == EXIT_REFUSED, result.output
+    assert "not confirmed" in result.output
+    assert read_all(device).count(MARKER) == 9
+
+
+@pytest.mark.root
+@needs_root
+@needs_losetup
+def test_typed_confirmation_erases_and_reports(tmp_path: Path, loop_device: LoopFactory) -> None:
+    device = loop_device(8 << 20)
+    plant_marker(device, 8 << 20)
+    report_file = tmp_path / "erasure.json"
+    result = CliRunner().invoke(
+        wipe,
+        [device, "--journal-dir", str(tmp_path / "j"), "--report", str(report_file), "--json",
+         "--technician", "Ada", "--bench", "bench-3"],
+        input="ERASE\n",
+    )  # fmt: skip
+    assert result.exit_code == EXIT_OK, result.output
+    assert read_all(device).count(MARKER) == 0
+    [doc] = json.loads(report_file.read_text())
+    assert json.loads(result.stdout) == [doc]
+    assert doc["schema"] == "weee-erasure/1" and doc["status"] == "certified"
+    assert doc["operator"]["technician"] == "Ada" and doc["operator"]["bench"] == "bench-3"
+    assert doc["media"]["device"] == device and doc["media"]["size_bytes"] == 8 << 20
+
+
+@pytest.mark.root
+@needs_root
+@needs_losetup
+@pytest.mark.slow
+def test_a_killed_run_is_reported_incomplete_by_the_next(
+    tmp_path: Path, loop_device: LoopFactory
+) -> None:
+    device = loop_device(128 << 20)
+    plant_marker(device, 128 << 20)
+    journal = tmp_path / "journal"
+    proc = subprocess.Popen(
+        [WEEE, "wipe", device, "--yes", "--passes", "35", "--journal-dir", str(journal)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            entries = list((journal / "active").glob("*.json"))
+            if entries and json.loads(entries[0].read_text())["report"]["passes"]:
+                break
+            time.sleep(0.01)
+        else:
+            pytest.fail("the erasure never started")
+        os.kill(proc.pid, signal.SIGKILL)  # no chance to clean up, like a power cut
+    finally:
+        proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+
+    # the next run, even a dry run, says so (and a dry run leaves the entry in place)
+    dry = subprocess.run(
+        [WEEE, "wipe", device, "--dry-run", "--journal-dir", str(journal)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert dry.returncode == EXIT_INCOMPLETE, dry.stderr
+    assert "INCOMPLETE" in dry.stderr and device in dry.stderr
+    [pending] = Journal(journal).interrupted()
+    assert pending.report.status == "incomplete"
+    assert pending.report.verification.result != "passed"
+
+    # a real run reports it in its output, files it, and erases the drive again
+    rerun = subprocess.run(
+        [WEEE, "wipe", device, "--yes", "--json", "--journal-dir", str(journal)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert rerun.returncode == EXIT_OK, rerun.stderr
+    old, new = json.loads(rerun.stdout)
+    assert old["status"] == "incomplete" and old["erasure_id"] == pending.report.erasure_id
+    assert any("interrupted" in e for e in old["errors"])
+    assert new["status"] == "certified"
+    assert Journal(journal).interrupted() == []
+    assert read_all(device).count(MARKER) == 0
+
+
+@pytest.mark.root
+@needs_root
+@needs_losetup
+def test_sigterm_leaves_the_erasure_incomplete(tmp_path: Path, loop_device: LoopFactory) -> None:
+    device = loop_device(128 << 20)
+    journal = tmp_path / "journal"
+    proc = subprocess.Popen(
+        [WEEE, "wipe", device, "--yes", "--json", "--passes", "35", "--journal-dir", str(journal)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not list((journal / "active").glob("*.json")):
+        time.sleep(0.01)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == EXIT_INCOMPLETE
+    [doc] = json.loads(out)
+    assert doc["status"] == "incomplete"
+    assert Journal(journal).interrupted() == []  # filed by the run itself
