@@ -49,7 +49,7 @@ def sample_record(number: int = 0, **overrides: Any) -> dict[str, Any]:
         "image": part("image-debian"),
         "donor": {"name": "Métropole Européenne de Lille", "batch": "MEL-2026-11"},
         "record_id": f"00000000-0000-4000-8000-{number:012d}",
-        "created_at": f"2026-11-26T11:{number // 60 % 60:02d}:{number % 60:02d}+00:00",
+        "created_at": f"2026-11-25T11:{number // 60 % 60:02d}:{number % 60:02d}+00:00",
     }
     fields.update(overrides)
     return new_record(**fields)
