@@ -294,47 +294,45 @@ def _convert(
 
 
 def _check_consistency(policy: Policy, source: str, loc: _KeyLocator) -> None:
-    """Pairs of thresholds that only make sense one way round."""
-    pairs: list[tuple[tuple[str, ...], str, bool, str]] = [
-        (
-            ("battery",),
-            "warn_health_pct",
-            policy.battery.warn_health_pct >= policy.battery.min_health_pct,
-            "must be at least min_health_pct",
-        ),
-        (
-            ("battery",),
-            "warn_cycles",
-            policy.battery.warn_cycles <= policy.battery.max_cycles,
-            "must be at most max_cycles",
-        ),
+    """Pairs of thresholds that only make sense one way round (low <= high).
+
+    The error names whichever of the two keys the file sets (the other may be a
+    default), so the line points at what the programme wrote.
+    """
+    b, c, n = policy.battery, policy.cpu, policy.storage.nvme
+    pairs: list[tuple[tuple[str, ...], str, float, str, float]] = [
+        (("battery",), "min_health_pct", b.min_health_pct, "warn_health_pct", b.warn_health_pct),
+        (("battery",), "warn_cycles", b.warn_cycles, "max_cycles", b.max_cycles),
         (
             ("cpu",),
+            "temperature_warn_c",
+            c.temperature_warn_c,
             "temperature_fail_c",
-            policy.cpu.temperature_fail_c >= policy.cpu.temperature_warn_c,
-            "must be at least temperature_warn_c",
+            c.temperature_fail_c,
         ),
         (
             ("storage", "nvme"),
+            "percentage_used_warn_at",
+            n.percentage_used_warn_at,
             "percentage_used_fail_at",
-            policy.storage.nvme.percentage_used_fail_at
-            >= policy.storage.nvme.percentage_used_warn_at,
-            "must be at least percentage_used_warn_at",
+            n.percentage_used_fail_at,
         ),
     ]
     for name in ATA_ATTRIBUTES:
         t: AtaThreshold = getattr(policy.storage.ata, name)
         pairs.append(
-            (
-                ("storage", "ata", name),
-                "fail_above",
-                t.fail_above >= t.warn_above,
-                "must be at least warn_above",
-            )
+            (("storage", "ata", name), "warn_above", t.warn_above, "fail_above", t.fail_above)
         )
-    for path, key, ok, message in pairs:
-        if not ok:
-            raise PolicyError(source, message, line=loc.line(path, key), key=".".join((*path, key)))
+    for path, low_key, low, high_key, high in pairs:
+        if low <= high:
+            continue
+        high_line = loc.line(path, high_key, exact=True)
+        if high_line is not None:
+            key, line, message = high_key, high_line, f"must be at least {low_key} ({low:g})"
+        else:
+            key, line = low_key, loc.line(path, low_key)
+            message = f"must be at most {high_key} ({high:g})"
+        raise PolicyError(source, message, line=line, key=".".join((*path, key)))
 
 
 class _KeyLocator:
@@ -369,12 +367,14 @@ class _KeyLocator:
         parts = re.findall(r"""[A-Za-z0-9_-]+|"[^"]*"|'[^']*'""", dotted)
         return tuple(p.strip("\"'") for p in parts)
 
-    def line(self, table: tuple[str, ...], key: str) -> int | None:
+    def line(self, table: tuple[str, ...], key: str, *, exact: bool = False) -> int | None:
         full = (*table, key)
         # exact key first, then the first line that opens something under it
         for path, number in self.entries:
             if path == full:
                 return number
+        if exact:
+            return None
         for path, number in self.entries:
             if path[: len(full)] == full:
                 return number
