@@ -327,6 +327,7 @@ def _check_consistency(policy: Policy, source: str, loc: _KeyLocator) -> None:
         if low <= high:
             continue
         high_line = loc.line(path, high_key, exact=True)
+        line: int | None
         if high_line is not None:
             key, line, message = high_key, high_line, f"must be at least {low_key} ({low:g})"
         else:
