@@ -1,0 +1,228 @@
+"""Method selection from what drives say about themselves (recorded or spec-written).
+
+Each folder of tests/data/wipe is one drive: its ``nvme id-ctrl``, ``hdparm -I/-N``,
+``smartctl`` outputs and ``case.json`` with the expected plan. The facts go through the
+same ``gather_facts`` as on a bench, with a runner that replays the recordings instead
+of running the tools.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agent.blockdev import Disk
+from agent.wipe.firmware import (
+    FirmwareError,
+    gather_facts,
+    hidden_areas,
+    run_firmware_method,
+)
+from agent.wipe.methods import parse_hdparm_identify, select_plan
+from checks.system import CommandResult
+
+DATA = Path(__file__).parent / "data" / "wipe"
+CASES = sorted(p.name for p in DATA.iterdir() if (p / "case.json").exists())
+COMMANDS = DATA / "qemu-commands"
+
+
+def replay(folder: Path, calls: list[tuple[str, ...]] | None = None) -> Any:
+    """A command runner that answers from the recordings in ``folder``."""
+    files = {
+        ("smartctl",): "smartctl.json",
+        ("nvme", "id-ctrl"): "nvme-id-ctrl.json",
+        ("hdparm", "-I"): "hdparm-I.txt",
+        ("hdparm", "-N"): "hdparm-N.txt",
+        ("hdparm", "--dco-identify"): "hdparm-dco-identify.txt",
+    }
+
+    def run(argv: Sequence[str], timeout: float = 30) -> CommandResult:
+        args = tuple(argv)
+        if calls is not None:
+            calls.append(args)
+        for prefix, name in sorted(files.items(), key=lambda kv: -len(kv[0])):
+            if args[: len(prefix)] == prefix and (folder / name).exists():
+                return CommandResult(args, 0, (folder / name).read_bytes(), b"", 0.0)
+        return CommandResult(args, None, b"", b"", 0.0, error="not recorded")
+
+    return run
+
+
+def disk_for(case: dict[str, Any]) -> Disk:
+    name = case["name"]
+    return Disk(
+        name=name,
+        path=f"/dev/{name}",
+        size_bytes=case["size_bytes"],
+        logical_sector_size=512,
+        physical_sector_size=512,
+        model=None,
+        serial=None,
+        vendor=None,
+        transport=case["transport"],
+        rotational=None,
+        removable=False,
+        hotplug=False,
+        read_only=False,
+        devtype="disk",
+    )
+
+
+@pytest.fixture(params=CASES)
+def case(request: pytest.FixtureRequest) -> tuple[Path, dict[str, Any]]:
+    folder = DATA / request.param
+    return folder, json.loads((folder / "case.json").read_text())
+
+
+@pytest.mark.parametrize("mode", ["auto", "firmware"])
+def test_plan_from_recorded_facts(case: tuple[Path, dict[str, Any]], mode: str) -> None:
+    folder, expected = case
+    facts = gather_facts(disk_for(expected), replay(folder))
+    plan = select_plan(facts, mode)
+    assert plan.methods == expected[mode], plan.reasons
+    assert plan.frozen == expected.get("frozen", False)
+    if "drive_estimate_s" in expected and mode == "auto":
+        assert plan.drive_estimate_s == expected["drive_estimate_s"]
+
+
+def test_overwrite_mode_is_overwrite_only(case: tuple[Path, dict[str, Any]]) -> None:
+    folder, expected = case
+    facts = gather_facts(disk_for(expected), replay(folder))
+    assert select_plan(facts, "overwrite").methods == ["overwrite"]
+
+
+def test_frozen_drive_with_suspend_allowed() -> None:
+    folder = DATA / "sata-ssd-frozen"
+    expected = json.loads((folder / "case.json").read_text())
+    plan = select_plan(gather_facts(disk_for(expected), replay(folder)), allow_suspend=True)
+    assert plan.methods == expected["auto_with_suspend"]
+    assert plan.needs_suspend and plan.frozen
+    without = select_plan(gather_facts(disk_for(expected), replay(folder)))
+    assert any(r.startswith("frozen") for r in without.reasons)
+
+
+def test_hidden_areas_are_read(case: tuple[Path, dict[str, Any]]) -> None:
+    folder, expected = case
+    state = asdict(hidden_areas(gather_facts(disk_for(expected), replay(folder))))
+    for key, value in expected.get("hidden_areas", {}).items():
+        assert state[key] == value
+
+
+def test_qemu_nvme_ses2_is_not_trusted() -> None:
+    """QEMU accepts --ses=2 though fna says no crypto erase: the plan follows fna."""
+    folder = DATA / "qemu-nvme"
+    facts = gather_facts(disk_for(json.loads((folder / "case.json").read_text())), replay(folder))
+    assert facts.nvme is not None and facts.nvme.fna == 0
+    assert "nvme-format-crypto" not in select_plan(facts).methods
+
+
+# ------------------------------------------------------------ firmware steps (replayed)
+
+
+def recorded_command(name: str) -> CommandResult:
+    """One of the QEMU guest's recorded command outputs, with its exit status."""
+    rc_line = next(
+        line for line in (COMMANDS / "rc.txt").read_text().splitlines() if line.startswith(name)
+    )
+    m = re.match(r"\S+ rc=(\d+) :: (.*)", rc_line)
+    assert m
+    return CommandResult(
+        tuple(m.group(2).split()), int(m.group(1)), (COMMANDS / name).read_bytes(), b"", 0.0
+    )
+
+
+def scripted(
+    answers: dict[tuple[str, ...], CommandResult | list[CommandResult]],
+    calls: list[tuple[str, ...]],
+) -> Any:
+    def run(argv: Sequence[str], timeout: float = 30) -> CommandResult:
+        args = tuple(argv)
+        calls.append(args)
+        for prefix, answer in answers.items():
+            if args[: len(prefix)] == prefix:
+                if isinstance(answer, list):
+                    return answer.pop(0)
+                return answer
+        return CommandResult(args, 0, b"", b"", 0.0)
+
+    return run
+
+
+NVME = disk_for({"name": "nvme0n1", "size_bytes": 64 << 20, "transport": "nvme"})
+SATA = disk_for({"name": "sda", "size_bytes": 64 << 20, "transport": "sata"})
+
+
+def test_nvme_format_success_is_accepted() -> None:
+    calls: list[tuple[str, ...]] = []
+    run = scripted({("nvme", "format"): recorded_command("nvme_format_ses1.txt")}, calls)
+    run_firmware_method("nvme-format-user-data", NVME, run=run)
+    assert calls == [("nvme", "format", "/dev/nvme0n1", "--ses=1", "--force")]
+
+
+def test_nvme_sanitize_refused_by_qemu_falls_through() -> None:
+    calls: list[tuple[str, ...]] = []
+    run = scripted({("nvme", "sanitize"): recorded_command("nvme_sanitize_crypto.txt")}, calls)
+    with pytest.raises(FirmwareError, match="Invalid Command Opcode"):
+        run_firmware_method("nvme-sanitize-crypto", NVME, run=run, poll=lambda s: None)
+    assert calls[0] == ("nvme", "sanitize", "/dev/nvme0", "--sanact=4")
+
+
+def test_nvme_sanitize_polls_the_log_until_done() -> None:
+    calls: list[tuple[str, ...]] = []
+    log = [
+        CommandResult((), 0, json.dumps({"nvme0": {"sprog": 100, "sstat": 2}}).encode(), b"", 0),
+        CommandResult(
+            (), 0, json.dumps({"nvme0": {"sprog": 65535, "sstat": 0x101}}).encode(), b"", 0
+        ),
+    ]
+    run = scripted({("nvme", "sanitize-log"): log}, calls)
+    waits: list[float] = []
+    run_firmware_method("nvme-sanitize-block", NVME, run=run, poll=waits.append)
+    assert calls[0][-1] == "--sanact=2" and len(waits) == 1
+
+
+def test_ata_password_rejected_although_hdparm_exits_0() -> None:
+    """QEMU's SATA disk aborts SECURITY SET PASSWORD; hdparm still exits 0."""
+    calls: list[tuple[str, ...]] = []
+    set_pass = recorded_command("hdparm_security_set_pass.txt")
+    assert set_pass.returncode == 0
+    no_security = CommandResult((), 0, (DATA / "qemu-sata" / "hdparm-I.txt").read_bytes(), b"", 0)
+    run = scripted({("hdparm", "--user-master", "u", "--security-set-pass"): set_pass,
+                    ("hdparm", "-I"): no_security}, calls)  # fmt: skip
+    with pytest.raises(FirmwareError, match="did not accept"):
+        run_firmware_method("ata-security-erase", SATA, run=run)
+    assert not any("--security-erase" in c for c in calls)
+
+
+def _identify(enabled: bool) -> CommandResult:
+    text = (DATA / "sata-ssd-sanitize" / "hdparm-I.txt").read_text()
+    if enabled:
+        text = text.replace("\tnot\tenabled\n", "\t\tenabled\n")
+    assert (parse_hdparm_identify(text) or pytest.fail("unparsable")).security_enabled == enabled
+    return CommandResult((), 0, text.encode(), b"", 0)
+
+
+def test_ata_security_erase_enhanced_sequence() -> None:
+    calls: list[tuple[str, ...]] = []
+    run = scripted({("hdparm", "-I"): [_identify(True), _identify(False)]}, calls)
+    run_firmware_method("ata-security-erase-enhanced", SATA, run=run, drive_estimate_s=120)
+    assert [c[3] for c in calls if c[1] == "--user-master"] == [
+        "--security-set-pass",
+        "--security-erase-enhanced",
+    ]
+
+
+def test_failed_ata_erase_removes_the_password() -> None:
+    calls: list[tuple[str, ...]] = []
+    failed = CommandResult((), 5, b"", b"SECURITY_ERASE: Input/output error", 0)
+    erase = ("hdparm", "--user-master", "u", "--security-erase")
+    run = scripted({("hdparm", "-I"): [_identify(True)], erase: failed}, calls)
+    with pytest.raises(FirmwareError):
+        run_firmware_method("ata-security-erase", SATA, run=run)
+    assert calls[-1][:4] == ("hdparm", "--user-master", "u", "--security-disable")
