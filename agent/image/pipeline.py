@@ -1,12 +1,12 @@
 """The write and verify pipelines: download/decompression, hashing and disk I/O overlap.
 
-Write: the calling thread fills page-aligned buffers from the decompressor (zstd, lzma,
-zlib and hashlib all release the GIL on large buffers), a hashing thread checks each
-extent's checksum, a writing thread pwrite()s the mapped parts. Buffers circulate
-through bounded queues, so memory stays at ``buffers x chunk`` however big the image.
-Verify: a reading thread reads the extents back (O_DIRECT) while the calling thread
-hashes them and compares with the digests taken while writing, which were themselves
-checked against the bmap.
+The calling thread fills page-aligned buffers from the decompressor (zstd, lzma, zlib,
+hashlib and pread/pwrite all release the GIL on large buffers), a hashing thread checks
+each extent's checksum, a writing thread pwrite()s the mapped parts and flushes the
+device every 64 MiB, and a verifying thread reads the flushed extents back (O_DIRECT)
+and compares them with the digests taken while writing, which were themselves checked
+against the bmap. Buffers circulate through bounded queues, so memory stays at
+``buffers x chunk`` however big the image.
 
 An *extent* is the unit that is checked and named in errors: a bmap range, or without
 a bmap a fixed 64 MiB segment of the image.
@@ -18,7 +18,7 @@ import hashlib
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,11 +27,24 @@ from agent.image.decompress import Decompressor
 from agent.image.errors import ChecksumMismatch, CorruptImage, ImageError
 from agent.image.target import Target, aligned_buffer
 
-CHUNK = 8 << 20
-BUFFERS = 8
+CHUNK = 16 << 20
+BUFFERS = 6
 SEGMENT = 64 << 20
 
-ProgressFn = Callable[[str, int, "int | None"], None]  # phase, done bytes, total bytes
+SYNC_EVERY = 64 << 20
+
+
+@dataclass(frozen=True)
+class Progress:
+    phase: str  # "write" while the image streams in, then "verify" for the tail
+    image_done: int  # bytes of the (decompressed) image consumed
+    image_total: int | None
+    written: int
+    verified: int
+    verify_total: int | None
+
+
+ProgressFn = Callable[[Progress], None]
 
 
 @dataclass(frozen=True)
@@ -52,6 +65,7 @@ class CheckedExtent:
 class WriteOutcome:
     image_bytes: int
     bytes_written: int
+    bytes_verified: int
     checked: list[CheckedExtent]
     sha256: str | None
     algorithm: str
@@ -189,7 +203,33 @@ class _Hasher:
             )
 
 
-def write_pipeline(
+class _Durable:
+    """How many extents are written *and* flushed: the verifier may read those."""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self.count = 0
+        self.final = False
+
+    def publish(self, count: int, *, final: bool = False) -> None:
+        with self._condition:
+            self.count = max(self.count, count)
+            self.final = self.final or final
+            self._condition.notify_all()
+
+    def wait_beyond(self, index: int, abort: threading.Event) -> bool:
+        """Wait until extent ``index`` is durable; False when there will be no more."""
+        with self._condition:
+            while not abort.is_set():
+                if index < self.count:
+                    return True
+                if self.final:
+                    return False
+                self._condition.wait(0.1)
+        return False
+
+
+def write_and_verify(
     decompressor: Decompressor,
     target: Target,
     *,
@@ -200,36 +240,95 @@ def write_pipeline(
     progress: ProgressFn | None = None,
     chunk_size: int = CHUNK,
     buffers: int = BUFFERS,
+    sync_every: int = SYNC_EVERY,
 ) -> WriteOutcome:
+    """Write the image and read every written extent back, overlapped.
+
+    The writer flushes the device every ``sync_every`` bytes and then publishes how
+    many extents are complete; the verifier reads those back (O_DIRECT) behind it, so
+    verification costs little more than the write itself, yet only ever reads data
+    that the disk has acknowledged as flushed.
+    """
     stages = _Stages()
     hasher = _Hasher(extents, algorithm, whole_sha256)
+    durable = _Durable()
     free: queue.Queue[Any] = queue.Queue()
     for _ in range(buffers):
         free.put(aligned_buffer(chunk_size))
     to_hash: queue.Queue[Any] = queue.Queue(buffers)
     to_write: queue.Queue[Any] = queue.Queue(buffers)
-    written = [0]
+    counters = {"written": 0, "verified": 0}
 
     def hash_stage() -> None:
-        while (item := stages.get(to_hash)) is not None and item != "end":
-            offset, buffer, count = item
+        while (item := stages.get(to_hash)) is not None:
+            if item[0] == "end":
+                hasher.finish(item[1])
+                stages.put(to_write, ("end", len(hasher.checked)))
+                return
+            _, offset, buffer, count = item
             pieces = hasher.chunk(offset, memoryview(buffer)[:count])
-            stages.put(to_write, (buffer, pieces))
-        if item == "end":
-            stages.put(to_write, "end")
+            stages.put(to_write, ("data", buffer, pieces, len(hasher.checked)))
 
     def write_stage() -> None:
-        while (item := stages.get(to_write)) is not None and item != "end":
-            buffer, pieces = item
+        unsynced = 0
+        while (item := stages.get(to_write)) is not None:
+            if item[0] == "end":
+                target.flush()
+                durable.publish(item[1], final=True)
+                return
+            _, buffer, pieces, complete = item
             for offset, data in pieces:
                 target.write(offset, data)
-                written[0] += len(data)
+                counters["written"] += len(data)
+                unsynced += len(data)
             free.put(buffer)
+            if unsynced >= sync_every:
+                target.flush()
+                durable.publish(complete)
+                unsynced = 0
+
+    def verify_stage() -> None:
+        buffer = aligned_buffer(chunk_size + target.alignment)
+        index = 0
+        while durable.wait_beyond(index, stages.abort):
+            written = hasher.checked[index]
+            digest = hashlib.new(algorithm)
+            offset, remaining = written.extent.offset, written.extent.length
+            # O_DIRECT reads bypass the page cache; the ordinary fallback must too.
+            target.drop_cache(offset, remaining)
+            while remaining and not stages.abort.is_set():
+                length = min(remaining, chunk_size)
+                rounded = -(-length // target.alignment) * target.alignment
+                got = target.read_into(offset, memoryview(buffer)[:rounded])
+                if got < length:
+                    raise ImageError(
+                        f"{target.path}: the device ended at byte {offset + got} while verifying"
+                    )
+                digest.update(memoryview(buffer)[:length])
+                offset += length
+                remaining -= length
+                counters["verified"] += length
+            if digest.hexdigest() != written.digest:
+                raise ChecksumMismatch(
+                    f"verification failed: {target.path} does not hold the image in "
+                    f"{written.extent.label} ({algorithm} read back {digest.hexdigest()}, "
+                    f"written {written.digest})"
+                )
+            index += 1
+
+    def report(phase: str, position: int) -> None:
+        if progress is not None:
+            verify_total = (
+                sum(e.length for e in extents) if extents is not None else image_size or None
+            )
+            progress(Progress(phase, position, image_size, counters["written"],
+                              counters["verified"], verify_total))  # fmt: skip
 
     workers = [
         stages.thread(hash_stage, "weee-image-hash"),
         stages.thread(write_stage, "weee-image-write"),
     ]
+    verifier = stages.thread(verify_stage, "weee-image-verify")
     position = 0
     last_report = 0.0
     try:
@@ -246,113 +345,38 @@ def write_pipeline(
                 count += got
             del view
             if count:
-                stages.put(to_hash, (position, buffer, count))
+                stages.put(to_hash, ("data", position, buffer, count))
                 position += count
-            if progress is not None and (
-                time.monotonic() - last_report > 0.25 or count < chunk_size
-            ):
+            if time.monotonic() - last_report > 0.25:
                 last_report = time.monotonic()
-                progress("write", position, image_size)
+                report("write", position)
             if count < chunk_size:
                 decompressor.finish()
-                stages.put(to_hash, "end")
+                if extents is not None and image_size is not None and position > image_size:
+                    raise CorruptImage(
+                        f"the image is {position} bytes, longer than the {image_size} "
+                        "its bmap gives"
+                    )
+                stages.put(to_hash, ("end", position))
                 break
+        for worker in workers:
+            while worker.is_alive():
+                worker.join(0.25)
+                report("write", position)
+        while verifier.is_alive():
+            verifier.join(0.25)
+            report("verify", position)
     except BaseException as exc:
         stages.fail(exc)
-    for worker in workers:
+    for worker in [*workers, verifier]:
         worker.join()
     stages.raise_error()
-    if image_size is not None and extents is not None and position > image_size:
-        raise CorruptImage(
-            f"the image is {position} bytes, longer than the {image_size} its bmap gives"
-        )
-    hasher.finish(position)
-    target.flush()
+    report("verify", position)
     return WriteOutcome(
         image_bytes=position,
-        bytes_written=written[0],
+        bytes_written=counters["written"],
+        bytes_verified=counters["verified"],
         checked=hasher.checked,
         sha256=hasher.whole.hexdigest() if hasher.whole is not None else None,
         algorithm=algorithm,
     )
-
-
-def _read_plan(
-    checked: list[CheckedExtent], chunk_size: int
-) -> Iterator[tuple[int, int, int, bool]]:
-    """(extent index, offset, length, last piece of the extent) in read order."""
-    for index, item in enumerate(checked):
-        offset, remaining = item.extent.offset, item.extent.length
-        while remaining:
-            length = min(remaining, chunk_size)
-            remaining -= length
-            yield index, offset, length, remaining == 0
-            offset += length
-
-
-def verify_pipeline(
-    target: Target,
-    checked: list[CheckedExtent],
-    algorithm: str,
-    *,
-    progress: ProgressFn | None = None,
-    chunk_size: int = CHUNK,
-    buffers: int = 4,
-) -> int:
-    """Read every written extent back and compare; return the bytes read."""
-    total = sum(item.extent.length for item in checked)
-    if checked:
-        first = checked[0].extent.offset
-        last = checked[-1].extent
-        target.drop_cache(first, last.offset + last.length - first)
-    stages = _Stages()
-    free: queue.Queue[Any] = queue.Queue()
-    for _ in range(buffers):
-        free.put(aligned_buffer(chunk_size + target.alignment))
-    filled: queue.Queue[Any] = queue.Queue(buffers)
-
-    def read_stage() -> None:
-        for index, offset, length, last in _read_plan(checked, chunk_size):
-            buffer = stages.get(free)
-            if buffer is None:
-                return
-            rounded = -(-length // target.alignment) * target.alignment
-            got = target.read_into(offset, memoryview(buffer)[:rounded])
-            if got < length:
-                raise ImageError(
-                    f"{target.path}: the device ended at byte {offset + got} while verifying"
-                )
-            stages.put(filled, (index, buffer, length, last))
-        stages.put(filled, "end")
-
-    reader = stages.thread(read_stage, "weee-image-verify-read")
-    done = 0
-    last_report = 0.0
-    digest = hashlib.new(algorithm)
-    try:
-        while (item := stages.get(filled)) is not None and item != "end":
-            index, buffer, length, last = item
-            view = memoryview(buffer)[:length]
-            digest.update(view)
-            view.release()
-            free.put(buffer)
-            done += length
-            if last:
-                expected = checked[index]
-                if digest.hexdigest() != expected.digest:
-                    raise ChecksumMismatch(
-                        f"verification failed: {target.path} does not hold the image in "
-                        f"{expected.extent.label} ({algorithm} read back {digest.hexdigest()}, "
-                        f"written {expected.digest})"
-                    )
-                digest = hashlib.new(algorithm)
-            if progress is not None and time.monotonic() - last_report > 0.25:
-                last_report = time.monotonic()
-                progress("verify", done, total)
-    except BaseException as exc:
-        stages.fail(exc)
-    reader.join()
-    stages.raise_error()
-    if progress is not None:
-        progress("verify", done, total)
-    return done

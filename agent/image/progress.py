@@ -6,6 +6,7 @@ import sys
 import time
 from typing import TextIO
 
+from agent.image.pipeline import Progress
 from agent.image.writer import human_bytes
 
 PHASE_NAMES = {"write": "writing ", "verify": "verifying"}
@@ -25,30 +26,41 @@ class ProgressPrinter:
         self._interval_s = interval_s if interval_s is not None else (0.2 if self._tty else 5.0)
         self._phase: str | None = None
         self._phase_start = 0.0
+        self._start: float | None = None
         self._last = 0.0
+        self._shown = False
 
-    def line(self, phase: str, done: int, total: int | None, elapsed: float) -> str:
-        rate = done / elapsed if elapsed > 0 else 0.0
-        text = f"{PHASE_NAMES.get(phase, phase)} {human_bytes(done)}"
+    def line(self, progress: Progress, elapsed: float) -> str:
+        if progress.phase == "write":
+            done, total = progress.image_done, progress.image_total
+        else:
+            done, total = progress.verified, progress.verify_total
+        text = f"{PHASE_NAMES.get(progress.phase, progress.phase)} {human_bytes(done)}"
         if total:
             text += f" / {human_bytes(total)} {min(100.0, 100.0 * done / total):5.1f}%"
-        if elapsed < 0.5:
-            return text  # a rate over a few milliseconds means nothing
-        text += f"  {rate / 1e6:7.1f} MB/s"
-        if total and rate > 0 and done < total:
-            text += f"  ETA {format_eta((total - done) / rate)}"
+        if elapsed >= 0.5:  # a rate over a few milliseconds means nothing
+            rate = done / elapsed
+            text += f"  {rate / 1e6:7.1f} MB/s"
+            if total and rate > 0 and done < total:
+                text += f"  ETA {format_eta((total - done) / rate)}"
+        if progress.phase == "write":
+            text += f"  (written {human_bytes(progress.written)}, "
+            text += f"verified {human_bytes(progress.verified)})"
         return text
 
-    def __call__(self, phase: str, done: int, total: int | None) -> None:
+    def __call__(self, progress: Progress) -> None:
         now = time.monotonic()
-        if phase != self._phase:
+        if self._start is None:
+            self._start = now
+        if progress.phase != self._phase:
             self.end()
-            self._phase, self._phase_start, self._last = phase, now, 0.0
-        finished = total is not None and done >= total
-        if not finished and now - self._last < self._interval_s:
+            self._phase, self._last = progress.phase, 0.0
+        if now - self._last < self._interval_s:
             return
         self._last = now
-        text = self.line(phase, done, total, now - self._phase_start)
+        # Rates are over the whole run: verification overlaps the write.
+        text = self.line(progress, now - self._start)
+        self._shown = True
         if self._tty:
             self._stream.write("\r\x1b[K" + text)
         else:
@@ -56,7 +68,8 @@ class ProgressPrinter:
         self._stream.flush()
 
     def end(self) -> None:
-        if self._phase is not None and self._tty:
+        if self._shown and self._tty:
             self._stream.write("\n")
             self._stream.flush()
+        self._shown = False
         self._phase = None

@@ -14,8 +14,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-
-import requests
+from typing import TYPE_CHECKING, BinaryIO, cast
 
 from agent import __version__
 from agent.errors import EXIT_INCOMPLETE, EXIT_OK, RefusedError, UsageError, WeeeError
@@ -23,10 +22,19 @@ from agent.image import partitions
 from agent.image.bmap import Bmap, BmapInvalid, parse_bmap
 from agent.image.decompress import detect_format, open_decompressor, zstd_content_size
 from agent.image.errors import ChecksumMismatch, ImageTooLarge
-from agent.image.pipeline import CHUNK, ProgressFn, bmap_extents, verify_pipeline, write_pipeline
+from agent.image.pipeline import CHUNK, ProgressFn, bmap_extents, write_and_verify
 from agent.image.result import ImageResult, now_iso
-from agent.image.source import OpenedSource, find_bmap, open_source, read_bmap_bytes
+from agent.image.source import (
+    OpenedSource,
+    Prefetcher,
+    find_bmap,
+    open_source,
+    read_bmap_bytes,
+)
 from agent.image.target import device_size, open_target
+
+if TYPE_CHECKING:
+    import requests
 
 log = logging.getLogger(__name__)
 
@@ -190,6 +198,7 @@ def write_image(
     result = ImageResult(source=source, device=device, started_at=now_iso())
     started = time.monotonic()
     target = None
+    prefetcher: Prefetcher | None = None
     try:
         if sha256 is not None and not SHA256_PATTERN.match(sha256):
             raise UsageError(f"--sha256 {sha256!r}: expected 64 hex digits")
@@ -218,13 +227,16 @@ def write_image(
         check_fits(plan)
 
         target = open_target(device)
-        decompressor = open_decompressor(plan.source.stream, plan.fmt)
+        prefetcher = Prefetcher(plan.source.stream)
+        decompressor = open_decompressor(cast(BinaryIO, prefetcher), plan.fmt)
         if plan.bmap is not None:
             extents = bmap_extents(plan.bmap)
             algorithm = plan.bmap.checksum_type or "sha256"
         else:
             extents, algorithm = None, "sha256"
-        outcome = write_pipeline(
+        # Named before it runs, so a failed read-back says which check failed.
+        result.verification = "bmap-ranges" if plan.bmap is not None else "sha256"
+        outcome = write_and_verify(
             decompressor, target, extents=extents, algorithm=algorithm,
             image_size=plan.image_size if plan.image_size is not None else plan.size_at_least,
             whole_sha256=plan.bmap is None or sha256 is not None,
@@ -232,17 +244,13 @@ def write_image(
         )  # fmt: skip
         result.bytes_written = outcome.bytes_written
         result.image_bytes = outcome.image_bytes
+        result.sha256 = outcome.sha256
         if sha256 is not None and outcome.sha256 != sha256.lower():
+            result.sha256 = None  # not the digest of the image that was meant
             raise ChecksumMismatch(
                 f"the image's sha256 is {outcome.sha256}, expected {sha256.lower()}: "
                 f"{device} holds a wrong image"
             )
-        result.sha256 = outcome.sha256
-        # Named before it runs, so a failed read-back says which check failed.
-        result.verification = "bmap-ranges" if plan.bmap is not None else "sha256"
-        verify_pipeline(
-            target, outcome.checked, outcome.algorithm, progress=progress, chunk_size=chunk_size
-        )
         if plan.source.http is not None and plan.source.http.resumes:
             result.notes.append(f"download resumed {plan.source.http.resumes} time(s)")
         target.close()
@@ -279,6 +287,8 @@ def write_image(
     finally:
         if target is not None:
             target.close()
+        if prefetcher is not None:
+            prefetcher.close()
         if plan is not None:
             plan.source.close()
         result.ended_at = now_iso()
