@@ -39,6 +39,9 @@ NVME_WARNING_BITS = {
 }
 
 
+KIND_NAMES = {"nvme": "NVMe SSD", "ssd": "SSD", "hdd": "HDD", "emmc": "eMMC", "usb": "USB"}
+
+
 def exit_status_bits(status: int | None) -> list[str]:
     """smartctl's exit status as the names of its set bits, for the evidence."""
     if not status:

@@ -1,0 +1,294 @@
+"""The guided checks driven in a real terminal: ``weee check`` runs inside tmux, keys and
+mouse events go in with ``send-keys``, the screen is read with ``capture-pane``.
+
+Each test has its own tmux server (``-L`` socket) and kills it afterwards. The JSON
+goes to a file while the guided check draws on the terminal (/dev/tty).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from checks.health.guided import LAYOUTS
+
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux not installed")
+
+WEEE = str(Path(sys.executable).with_name("weee"))
+COLS, ROWS = 120, 40
+
+
+class Pane:
+    def __init__(self, tmp: Path, args: list[str], env: dict[str, str] | None = None) -> None:
+        self.socket = f"weee-test-{uuid.uuid4().hex[:10]}"
+        self.out, self.err, self.rc = tmp / "out.json", tmp / "err.txt", tmp / "rc"
+        command = (
+            f"{shlex.join([WEEE, 'check', '--json', *args])} > {shlex.quote(str(self.out))} "
+            f"2> {shlex.quote(str(self.err))}; echo $? > {shlex.quote(str(self.rc))}; sleep 60"
+        )
+        self.env = {**os.environ, "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", **(env or {})}
+        for var in ("DISPLAY", "WAYLAND_DISPLAY", "COLORTERM"):
+            if var not in (env or {}):
+                self.env.pop(var, None)
+        self.tmux("new-session", "-d", "-x", str(COLS), "-y", str(ROWS), command)
+
+    def tmux(self, *args: str) -> str:
+        done = subprocess.run(
+            ["tmux", "-L", self.socket, "-f", "/dev/null", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=True,
+        )
+        return done.stdout
+
+    def keys(self, *keys: str, pause: float = 0.05) -> None:
+        for key in keys:
+            self.tmux("send-keys", "-t", "0", key)
+            time.sleep(pause)
+
+    def text(self, text: str) -> None:
+        # as hex bytes: tmux reads a lone ";" argument as its command separator
+        self.tmux("send-keys", "-t", "0", "-H", *(f"{b:02x}" for b in text.encode()))
+        time.sleep(0.05)
+
+    def mouse(self, code: int, col: int, row: int, release: bool = False) -> None:
+        seq = f"\x1b[<{code};{col};{row}{'m' if release else 'M'}".encode()
+        self.tmux("send-keys", "-t", "0", "-H", *(f"{b:02x}" for b in seq))
+        time.sleep(0.02)
+
+    def screen(self) -> str:
+        return self.tmux("capture-pane", "-p", "-t", "0")
+
+    def wait_for(self, needle: str, timeout: float = 20) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            screen = self.screen()
+            if needle in screen:
+                return screen
+            if self.rc.exists():
+                break
+            time.sleep(0.1)
+        raise AssertionError(
+            f"{needle!r} never shown; screen:\n{self.screen()}\nstderr: {self._err()}"
+        )
+
+    def _err(self) -> str:
+        return self.err.read_text() if self.err.exists() else ""
+
+    def result(self, timeout: float = 30) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while not self.rc.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert self.rc.exists(), f"weee check did not finish; screen:\n{self.screen()}"
+        assert self.rc.read_text().strip() == "0", self._err()
+        return json.loads(self.out.read_text())
+
+    def kill(self) -> None:
+        subprocess.run(
+            ["tmux", "-L", self.socket, "kill-server"], capture_output=True, timeout=10, check=False
+        )
+        # tmux leaves its socket file behind
+        tmpdir = Path(os.environ.get("TMUX_TMPDIR", "/tmp")) / f"tmux-{os.getuid()}"
+        (tmpdir / self.socket).unlink(missing_ok=True)
+
+
+@pytest.fixture
+def pane(tmp_path: Path) -> Iterator[Any]:
+    started: list[Pane] = []
+
+    def start(*args: str, env: dict[str, str] | None = None) -> Pane:
+        p = Pane(tmp_path, list(args), env)
+        started.append(p)
+        return p
+
+    yield start
+    for p in started:
+        p.kill()
+
+
+def check(doc: dict[str, Any], check_id: str) -> dict[str, Any]:
+    return next(c for c in doc["checks"] if c["id"] == check_id)
+
+
+# tmux key names for the named keys of the drawn layout
+TMUX_NAMES = {
+    "ESC": "Escape",
+    "INSERT": "IC",
+    "DELETE": "DC",
+    "HOME": "Home",
+    "END": "End",
+    "PGUP": "PPage",
+    "PGDN": "NPage",
+    "LEFT": "Left",
+    "UP": "Up",
+    "DOWN": "Down",
+    "RIGHT": "Right",
+    "BACKSPACE": "BSpace",
+    "TAB": "Tab",
+    "ENTER": "Enter",
+    **{f"F{i}": f"F{i}" for i in range(1, 13)},
+}
+
+
+def press_us_keyboard(p: Pane, skip: set[str]) -> None:
+    for row in LAYOUTS["us"]:
+        for key in row:
+            if key.label in skip:
+                continue
+            if key.label == "Shift":
+                p.text("A")
+            elif key.label == "Ctrl":
+                p.keys("C-b")
+            elif key.label == "Alt":
+                p.keys("M-x")
+            elif key.label == "Space":
+                p.keys("Space")
+            else:
+                named = [t for t in key.accepts if t in TMUX_NAMES]
+                token = named[0] if named else key.label
+                if token in TMUX_NAMES:
+                    # a lone Escape needs a pause, or the next key reads as Alt+key
+                    p.keys(TMUX_NAMES[token], pause=0.3 if token == "ESC" else 0.05)
+                else:
+                    p.text(key.label)
+
+
+def test_keyboard_lists_the_keys_that_did_not_answer(pane: Any) -> None:
+    p = pane("--only", "keyboard", "--lang", "en", "--layout", "us")
+    screen = p.wait_for("press every key once")
+    assert "Bksp" in screen and "F12" in screen and "Caps Lock" in screen
+    press_us_keyboard(p, skip={"q", "F7", "/"})
+    p.keys("Enter", "Enter", "Enter")
+    doc = p.result()
+    kb = check(doc, "keyboard")
+    assert kb["status"] == "fail"
+    assert kb["evidence"]["keys_missing"] == ["F7", "q", "/"]
+    total = sum(len(row) for row in LAYOUTS["us"])
+    assert kb["summary"] == f"3 of {total} keys did not answer: F7 q /."
+    assert "Caps Lock" in kb["evidence"]["not_testable_in_terminal"]
+    assert doc["grade"]["repairs"] == ["replace the keyboard"]
+
+
+def test_keyboard_finishes_by_itself_when_every_key_answered(pane: Any) -> None:
+    p = pane("--only", "keyboard", "--lang", "fr", "--layout", "us")
+    p.wait_for("appuyez une fois sur chaque touche")
+    press_us_keyboard(p, skip=set())
+    kb = check(p.result(), "keyboard")
+    assert kb["status"] == "pass", kb
+    assert kb["summary"] == f"Les {sum(len(row) for row in LAYOUTS['us'])} touches ont répondu."
+
+
+def test_screen_colours_one_key_per_colour(pane: Any) -> None:
+    p = pane("--only", "screen", "--lang", "en")
+    for colour, answer in [
+        ("red", "y"),
+        ("green", "y"),
+        ("blue", "n"),
+        ("white", "y"),
+        ("black", "y"),
+    ]:
+        p.wait_for(f"{colour}: even, no dead pixel? y/n")
+        p.text(answer)
+    sc = check(p.result(), "screen")
+    assert sc["status"] == "fail"
+    assert sc["evidence"]["answers"] == {
+        "red": "yes",
+        "green": "yes",
+        "blue": "no",
+        "white": "yes",
+        "black": "yes",
+    }
+    # no display here: it says it used the console's text area and 8 colours
+    assert sc["evidence"]["mode"] == "console text area, 8 colours"
+    assert "blue" in sc["summary"] and "console text area" in sc["summary"]
+
+
+def test_screen_uses_24_bit_colour_when_the_terminal_has_it(pane: Any) -> None:
+    p = pane("--only", "screen", "--lang", "fr", env={"COLORTERM": "truecolor"})
+    for colour in ("rouge", "vert", "bleu", "blanc", "noir"):
+        p.wait_for(f"{colour} : uniforme")
+        p.text("o")
+    sc = check(p.result(), "screen")
+    assert sc["status"] == "pass"
+    assert sc["evidence"]["mode"] == "console text area, 24-bit colour"
+
+
+def test_cosmetic_grade_entered_with_one_key(pane: Any) -> None:
+    p = pane("--only", "cosmetic", "--lang", "en")
+    p.wait_for("Press A, B or C")
+    p.text("x")  # ignored
+    p.text("b")
+    doc = p.result()
+    assert check(doc, "cosmetic")["evidence"] == {"grade": "B"}
+    assert doc["grade"]["cosmetic_grade"] == "B"
+
+
+def _zone_centre(col: int, row: int) -> tuple[int, int]:
+    height, width = (ROWS - 3) // 3, COLS // 3
+    return col * width + width // 2, 3 + row * height + height // 2
+
+
+def test_touchpad_zones_and_buttons_through_mouse_reporting(pane: Any) -> None:
+    p = pane("--only", "touchpad", "--lang", "en")
+    p.wait_for("Move over every box")
+    for row in range(3):
+        for col in range(3):
+            x, y = _zone_centre(col, row)
+            p.mouse(35, x, y)  # motion with no button
+    p.mouse(0, 10, 10)
+    p.mouse(0, 10, 10, release=True)
+    p.mouse(2, 12, 10)
+    tp = check(p.result(), "touchpad")
+    assert tp["status"] == "pass", tp
+    assert tp["evidence"]["zones_seen"] == 9 and tp["evidence"]["buttons"] == ["left", "right"]
+
+
+def test_touchpad_gives_up_listing_what_is_missing(pane: Any) -> None:
+    p = pane("--only", "touchpad", "--lang", "en")
+    p.wait_for("Move over every box")
+    x, y = _zone_centre(0, 0)
+    p.mouse(35, x, y)
+    p.mouse(0, x, y)
+    p.text("n")
+    tp = check(p.result(), "touchpad")
+    assert tp["status"] == "fail"
+    assert "right button" in tp["summary"] and "zone 3,3" in tp["summary"]
+    assert "zone 1,1" not in tp["summary"]
+
+
+def test_touchpad_without_pointer_reporting_is_skipped_with_the_reason(pane: Any) -> None:
+    p = pane("--only", "touchpad", "--lang", "en")
+    p.wait_for("Move over every box")
+    p.text("s")
+    tp = check(p.result(), "touchpad")
+    assert tp["status"] == "skip" and "gpm" in tp["summary"]
+
+
+@pytest.mark.skipif(shutil.which("aplay") is not None, reason="aplay is installed here")
+def test_audio_without_alsa_tools_says_it_cannot(pane: Any) -> None:
+    p = pane("--only", "speakers,microphone", "--lang", "en")
+    doc = p.result()
+    assert check(doc, "speakers")["summary"] == "Skipped: aplay is not installed."
+    assert check(doc, "microphone")["summary"] == "Skipped: arecord is not installed."
+
+
+def test_unattended_skips_every_guided_check(pane: Any) -> None:
+    p = pane("--only", "keyboard,screen,touchpad,cosmetic", "--unattended", "--lang", "en")
+    doc = p.result()
+    assert [c["status"] for c in doc["checks"]] == ["skip"] * 4
+    assert {c["summary"] for c in doc["checks"]} == {
+        "Skipped: needs a technician (unattended run)."
+    }
