@@ -17,6 +17,7 @@ from checks.probe.values import parse_key_values, text, to_int
 _CYCLE_SENTINELS = {0, -1, 0xFFFF, 0xFFFFFFFF}
 _MAX_PLAUSIBLE_WH = 500.0  # no notebook pack comes near; beyond is a firmware glitch
 _MAX_PLAUSIBLE_V = 60.0
+_MIN_PLAUSIBLE_DESIGN_WH = 1.0
 
 
 def _micro(fields: dict[str, str], key: str) -> float | None:
@@ -70,6 +71,8 @@ def parse_uevent(raw: str, name: str | None = None) -> Battery:
         return None
 
     design = energy("FULL_DESIGN")
+    if design is not None and design < _MIN_PLAUSIBLE_DESIGN_WH:
+        design = None  # a few µWh: a gauge reporting in the wrong unit, not a pack
     full = energy("FULL")
     now = energy("NOW")
     health = round(full / design * 100, 1) if design and full is not None else None

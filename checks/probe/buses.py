@@ -99,7 +99,7 @@ def parse_lsusb(raw: str) -> list[UsbDevice]:
 
 
 def read_pci(source: Source) -> list[PciDevice] | None:
-    out = source.command("cmd/lspci.txt", ["lspci", "-vmm", "-nn", "-k"])
+    out = source.command("cmd/lspci.txt", ["lspci", "-vmm", "-nn"])
     if out is None or not out.stdout.strip():
         return None
     return parse_lspci(out.text)

@@ -80,17 +80,24 @@ def read_network(source: Source, pci: list[PciDevice] | None) -> list[NetworkInt
             iface.vendor, iface.model = dev.vendor, dev.device
     for dev in pci or []:
         kind = _NET_CLASSES.get((dev.class_name or "").lower())
+        if kind is None or dev.slot in seen_slots:
+            continue
         # A controller with a driver has its interface above (virtio's sits one level
-        # down and cannot be joined by slot); one without a driver is worth showing.
-        if kind is not None and dev.slot not in seen_slots and dev.driver is None:
-            interfaces.append(
-                NetworkInterface(
-                    name=None,
-                    kind=kind,
-                    vendor=dev.vendor,
-                    model=dev.device,
-                    bus="pci",
-                    pci_slot=dev.slot,
-                )
+        # down and cannot be joined by slot); one without a driver is worth showing:
+        # a Wi-Fi card Debian has no firmware for is a repair item.
+        if dev.driver is None:
+            full_slot = dev.slot if dev.slot.count(":") == 2 else f"0000:{dev.slot}"
+            uevent = source.read_text(f"sys/bus/pci/devices/{full_slot}/uevent")
+            if uevent is not None and "DRIVER" in parse_key_values(uevent):
+                continue
+        interfaces.append(
+            NetworkInterface(
+                name=None,
+                kind=kind,
+                vendor=dev.vendor,
+                model=dev.device,
+                bus="pci",
+                pci_slot=dev.slot,
             )
+        )
     return interfaces

@@ -18,6 +18,7 @@ from checks.probe.model import GapEntry, HardwareReport, ReportSource, StorageDe
 from checks.probe.network import read_network
 from checks.probe.peripherals import peripherals_from
 from checks.probe.storage import read_storage
+from checks.probe.tpm import read_tpm
 from checks.probe.values import get_path
 from checks.source import CaptureSource, Source
 
@@ -74,30 +75,43 @@ def _source_info(source: Source) -> ReportSource:
     return ReportSource(live=source.live, as_root=os.geteuid() == 0)
 
 
-def build_report(source: Source) -> HardwareReport:
-    """The hardware report of ``source``: never raises for missing or odd data."""
-    thorough = _is_thorough(source)
-    # smartctl and lsblk are the slow part (tens to hundreds of ms per drive); they run
-    # in a worker while the main thread reads DMI, sysfs and the bus lists.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        storage_job = pool.submit(read_storage, source)
-        dmi = read_dmidecode(source)
-        report = HardwareReport()
-        report.device = read_device(source, dmi)
-        report.firmware = read_firmware(source, thorough)
-        report.cpu = read_cpu(source, dmi)
-        report.memory = read_memory(source, dmi)
-        report.batteries = read_batteries(source)
-        report.displays = read_displays(source)
-        pci = read_pci(source)
-        usb = read_usb(source)
-        report.gpus = gpus_from_pci(pci or [])
-        report.network = read_network(source, pci)
-        report.peripherals = peripherals_from(pci or [], usb or [])
-        from checks.probe.tpm import read_tpm
+def build_report(
+    source: Source,
+    *,
+    pool: ThreadPoolExecutor | None = None,
+    origin: Source | None = None,
+) -> HardwareReport:
+    """The hardware report of ``source``: never raises for missing or odd data.
 
-        report.tpm = read_tpm(source, dmi, thorough)
-        report.storage = storage_job.result()
+    ``pool`` runs the external tools (``checks.probe.build_report`` passes the one its
+    prefetching started them in); ``origin`` is the source the caller made, when
+    ``source`` wraps it, for the report's metadata.
+    """
+    if pool is None:
+        with ThreadPoolExecutor(max_workers=8) as own_pool:
+            return build_report(source, pool=own_pool, origin=origin)
+    origin = origin or source
+    thorough = _is_thorough(source)
+    # The external tools are most of the time (smartctl: tens to hundreds of ms per
+    # drive); they run in workers while the main thread reads sysfs and procfs.
+    storage_job = pool.submit(read_storage, source)
+    pci_job = pool.submit(read_pci, source)
+    usb_job = pool.submit(read_usb, source)
+    dmi = read_dmidecode(source)
+    report = HardwareReport()
+    report.device = read_device(source, dmi)
+    report.firmware = read_firmware(source, thorough)
+    report.cpu = read_cpu(source, dmi)
+    report.memory = read_memory(source, dmi)
+    report.batteries = read_batteries(source)
+    report.displays = read_displays(source)
+    pci = pci_job.result()
+    usb = usb_job.result()
+    report.gpus = gpus_from_pci(pci or [])
+    report.network = read_network(source, pci)
+    report.peripherals = peripherals_from(pci or [], usb or [])
+    report.tpm = read_tpm(source, dmi, thorough)
+    report.storage = storage_job.result()
 
     ident = device_id(_identity_facts(report))
     if ident is not None:
@@ -118,5 +132,5 @@ def build_report(source: Source) -> HardwareReport:
             if isinstance(gap_what, str) and isinstance(gap_why, str):
                 gaps.add((gap_what, gap_why))
     report.gaps = [GapEntry(what, why) for what, why in sorted(gaps)]
-    report.source = _source_info(source)
+    report.source = _source_info(origin)
     return report

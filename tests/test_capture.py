@@ -1,0 +1,115 @@
+"""`weee capture` on this machine round-trips through `weee probe --from` unchanged."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from agent.cli import main
+from agent.commands.capture import make_capture
+from checks.probe import build_report
+from checks.source import CaptureSource
+
+
+def _without_source(report: dict[str, Any]) -> dict[str, Any]:
+    report = dict(report)
+    report.pop("source")  # capture metadata: live/capture path/time, expected to differ
+    return report
+
+
+def _json(report_dict: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(json.dumps(report_dict))  # ATA attribute ids become strings, as in --json
+
+
+def test_live_capture_replays_to_the_identical_report(tmp_path: Path) -> None:
+    capture = tmp_path / "cap"
+    capture.mkdir()
+    live = make_capture(capture)
+    assert (capture / "capture.json").exists() and (capture / "proc" / "cpuinfo").exists()
+    replay = build_report(CaptureSource(capture))
+    assert _without_source(replay.to_dict()) == _without_source(live.to_dict())
+    assert replay.source is not None and replay.source.live is False
+    assert replay.source.captured_at is not None
+
+
+def test_capture_cli_then_probe_from_folder_and_tar(tmp_path: Path) -> None:
+    runner = CliRunner()
+    folder, archive = tmp_path / "cap", tmp_path / "cap.tar.gz"
+    result = runner.invoke(main, ["capture", str(folder), "--tar", str(archive)])
+    assert result.exit_code == 0, result.output
+    assert "capture written" in result.output and tarfile.is_tarfile(archive)
+    from_folder = runner.invoke(main, ["probe", "--json", "--from", str(folder)])
+    from_tar = runner.invoke(main, ["probe", "--json", "--from", str(archive)])
+    assert from_folder.exit_code == 0 and from_tar.exit_code == 0, from_tar.output
+    a, b = json.loads(from_folder.output), json.loads(from_tar.output)
+    assert _without_source(a) == _without_source(b)
+    recorded = _json(build_report(CaptureSource(folder)).to_dict())
+    assert _without_source(a) == _without_source(recorded)
+
+
+def test_capture_refuses_a_non_empty_folder(tmp_path: Path) -> None:
+    (tmp_path / "keep.txt").write_text("mine")
+    result = CliRunner().invoke(main, ["capture", str(tmp_path)])
+    assert result.exit_code == 2 and "not empty" in result.output
+    assert (tmp_path / "keep.txt").read_text() == "mine"
+
+
+@pytest.mark.parametrize("bad", ["missing-folder", "file.txt"])
+def test_probe_from_bad_path_is_a_clear_usage_error(tmp_path: Path, bad: str) -> None:
+    (tmp_path / "file.txt").write_text("not a capture")
+    result = CliRunner().invoke(main, ["probe", "--from", str(tmp_path / bad)])
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output and str(tmp_path / bad) in result.output
+
+
+def test_human_summary_of_a_qemu_notebook(tmp_path: Path) -> None:
+    from tests.conftest import fixture_path
+
+    folder = fixture_path("qemu-vm", "nvme-critical-warning")
+    (tmp_path / "cmd" / "smartctl").mkdir(parents=True)
+    shutil.copy(folder / "dmidecode.txt", tmp_path / "cmd" / "dmidecode.txt")
+    shutil.copy(folder / "smartctl_nvme.json", tmp_path / "cmd" / "smartctl" / "nvme0n1.json")
+    result = CliRunner().invoke(main, ["probe", "--from", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())  # rich wraps lines at the terminal width
+    assert "ThinkPad X1 Carbon 5th" in text and "PF0XXXXX" in text
+    assert "SMART FAILED" in text  # critical_warning 4 makes smartctl fail it
+
+
+@pytest.mark.root
+def test_probe_without_root_degrades_and_lists_gaps(tmp_path: Path) -> None:
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("needs root (to drop to nobody) and setpriv")
+    weee = Path(sys.executable).with_name("weee")
+    proc = subprocess.run(
+        [
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            str(weee),
+            "probe",
+            "--json",
+        ],
+        capture_output=True,
+        timeout=60,
+        cwd=tmp_path,
+        env={**os.environ, "HOME": str(tmp_path)},
+        check=False,
+    )
+    if proc.returncode != 0 and b"Permission denied" in proc.stderr:
+        pytest.skip(f"nobody cannot run the venv here: {proc.stderr[-200:]!r}")
+    assert proc.returncode == 0, proc.stderr.decode()
+    report = json.loads(proc.stdout)
+    assert report["source"]["as_root"] is False
+    assert report["cpu"]["model"] is not None
+    assert report["gaps"], "a non-root probe must say what it could not read"
