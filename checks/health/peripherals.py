@@ -138,7 +138,9 @@ def usb_verdict(source: Source, pci: list[PciDevice] | None = None) -> Verdict:
     controllers = usb_controllers(pci)
     kinds: list[str] = []
     for d in controllers:
-        prog = (source.read_text(f"sys/bus/pci/devices/{d.slot}/class") or "").strip()
+        # sysfs names carry the PCI domain ("0000:00:14.0"); lspci leaves it out
+        slot = d.slot if d.slot.count(":") == 2 else f"0000:{d.slot}"
+        prog = (source.read_text(f"sys/bus/pci/devices/{slot}/class") or "").strip()
         kinds.append(USB_KINDS.get(prog[-2:], "USB") if prog else "USB")
     evidence = {
         "controllers": [
