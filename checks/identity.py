@@ -79,7 +79,6 @@ _PLACEHOLDERS = {
     "dimmserial",
     "customermanufacturer",
     "oemoem",
-    "insyde",  # InsydeH2O boards that put the BIOS vendor in every string
     "ssn",
     "tbd",
     "tbdbyoem",
@@ -124,7 +123,7 @@ def is_placeholder(value: str | None) -> bool:
     if _PLACEHOLDER_PATTERN.match(squashed):
         return True
     # One character repeated: "00000000", "FFFFFFFF", "xxxxxxx", "11111111"
-    if len(set(squashed)) == 1 and len(squashed) >= 2:
+    if len(set(squashed)) == 1 and len(squashed) >= 3:
         return True
     return False
 

@@ -107,7 +107,7 @@ def show_report(report: HardwareReport, console: Console | None = None) -> None:
     grid.add_row(
         "Memory",
         _join(
-            _gib(mem.total_bytes),
+            _gib(mem.total_bytes) + (" usable" if mem.total_source == "meminfo" else ""),
             modules or None,
             f"{mem.slots_free} free slot(s)" if mem.slots_free is not None else None,
         ),

@@ -120,6 +120,8 @@ def build_report(
     else:
         source.note_gap("device.device_id", "no serial, UUID, built-in MAC or drive serial")
 
+    if source.live and os.geteuid() != 0:
+        source.note_gap("privileges", "not root: serials, memory modules and SMART need root")
     if not thorough:
         for key, what in _MAIN_KEYS.items():
             if source.read(key) is None:
