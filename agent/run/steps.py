@@ -1,0 +1,554 @@
+"""The steps of a bench run, each a small adapter over another part's public API.
+
+probe: ``checks.probe.build_report``; checks/guided: ``checks.health.run_health_checks``;
+erase: ``agent.wipe``; image: ``agent.image.write_image``; record: ``inventory.record``
+and the bench key (``inventory.benchkeys``); spool: ``inventory.spool``; sync:
+``inventory.sync``; label: ``agent.run.label``.
+
+Each step takes the :class:`RunContext`, does its work, and returns a :class:`StepOutput`
+whose ``data`` the runner journals before marking the step done; :func:`restore` puts a
+journalled output back into the context when a resumed run skips a finished step.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from agent.run.profile import Profile
+from agent.run.view import RunView
+from checks.i18n import Lang
+
+if TYPE_CHECKING:
+    from checks.health import CheckOutcome
+    from checks.probe.model import HardwareReport
+    from checks.source import Source
+    from inventory.benchkeys import Bench
+    from inventory.sync import Transport
+
+
+class StepAborted(Exception):
+    """The run cannot go on (no hardware report, an invalid record...)."""
+
+
+@dataclass
+class StepOutput:
+    status: str  # done | failed | skipped
+    summary: str
+    data: Any = None
+
+
+@dataclass
+class RunContext:
+    profile: Profile
+    view: RunView
+    lang: Lang
+    unattended: bool
+    maintenance_ticket: str | None
+    data_dir: Path
+    state_dir: Path
+    source_factory: Callable[[], Source]
+    transport_factory: Callable[[], Transport]
+    stop: threading.Event = field(default_factory=threading.Event)
+    sync_attempts: int = 3
+    run_id: str = ""
+    # filled in as the steps run (or restored from the journal)
+    source: Source | None = None
+    report: HardwareReport | None = None
+    hardware: dict[str, Any] | None = None
+    auto_checks: CheckOutcome | None = None
+    checks: dict[str, Any] | None = None
+    erasures: list[dict[str, Any]] = field(default_factory=list)
+    interrupted_erasures: list[dict[str, Any]] = field(default_factory=list)
+    excluded: list[dict[str, str]] = field(default_factory=list)
+    image: dict[str, Any] | None = None
+    signed: dict[str, Any] | None = None
+    record_path: str | None = None
+    sync: dict[str, Any] | None = None
+    label_path: str | None = None
+    bench: Bench | None = None
+
+    @property
+    def steps(self) -> tuple[str, ...]:
+        return self.profile.run.steps
+
+    @property
+    def grade(self) -> str | None:
+        if self.checks is None:
+            return None
+        grade = (self.checks.get("grade") or {}).get("grade")
+        return grade if isinstance(grade, str) else None
+
+    @property
+    def route(self) -> str:
+        """maintenance | recycle | refurbish: what this laptop's run leads to."""
+        if self.maintenance_ticket is not None:
+            return "maintenance"
+        if self.grade == "parts" and self.profile.run.parts == "recycle":
+            return "recycle"
+        return "refurbish"
+
+    @property
+    def record(self) -> dict[str, Any] | None:
+        return self.signed["record"] if self.signed else None
+
+
+# --- probe -------------------------------------------------------------------------------
+
+
+def identity_facts(hardware: dict[str, Any]) -> dict[str, Any]:
+    device = hardware.get("device") or {}
+    cpu = hardware.get("cpu") or {}
+    memory = hardware.get("memory") or {}
+    total = memory.get("total_bytes")
+    return {
+        "manufacturer": device.get("manufacturer"),
+        "model": device.get("model"),
+        "serial": device.get("serial"),
+        "chassis": device.get("chassis"),
+        "device_id": device.get("device_id"),
+        "cpu": cpu.get("model"),
+        "memory": f"{total / 2**30:.0f} GiB" if isinstance(total, int) else None,
+        "storage": ", ".join(
+            f"{d.get('name')} {d.get('model') or ''} {d.get('serial') or ''}".strip()
+            for d in hardware.get("storage") or []
+        ),
+    }
+
+
+def probe(ctx: RunContext) -> StepOutput:
+    from checks.probe import build_report
+
+    ctx.source = ctx.source_factory()
+    ctx.report = build_report(ctx.source)
+    ctx.hardware = ctx.report.to_dict()
+    facts = identity_facts(ctx.hardware)
+    ctx.view.identity(facts)
+    model = " ".join(str(facts[k]) for k in ("manufacturer", "model") if facts.get(k))
+    gaps = len(ctx.hardware.get("gaps") or [])
+    return StepOutput(
+        "done", f"{model or 'unknown model'}, id {facts.get('device_id')}, {gaps} gap(s)"
+    )
+
+
+# --- checks ------------------------------------------------------------------------------
+
+
+def _policy(ctx: RunContext) -> Any:
+    from checks.policy import load_policy
+
+    return load_policy(ctx.profile.policy.file or None)
+
+
+def _run_automatic(ctx: RunContext, *, everything: bool) -> CheckOutcome:
+    from checks.health import CHECKS, run_health_checks
+
+    assert ctx.report is not None and ctx.source is not None
+    specs = list(CHECKS) if everything else [c for c in CHECKS if not c.interactive]
+    return run_health_checks(
+        ctx.report,
+        ctx.source,
+        _policy(ctx),
+        unattended=True,
+        lang=ctx.lang,
+        specs=specs,
+        progress=lambda text: ctx.view.step_progress("checks", None, None, text),
+        on_result=lambda r: ctx.view.step_progress("checks", None, None, f"{r.id}: {r.status}"),
+    )
+
+
+def _checks_summary(doc: dict[str, Any]) -> str:
+    counts: dict[str, int] = {}
+    for check in doc.get("checks") or []:
+        counts[check["status"]] = counts.get(check["status"], 0) + 1
+    shown = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+    return f"grade {(doc.get('grade') or {}).get('grade')}: {shown}"
+
+
+def checks(ctx: RunContext) -> StepOutput:
+    # Without a guided step (unattended, or a profile without it) this step runs every
+    # check, the interactive ones being skipped with their reason, and grades.
+    guided_follows = "guided" in ctx.steps and not ctx.unattended
+    outcome = _run_automatic(ctx, everything=not guided_follows)
+    ctx.auto_checks = outcome
+    ctx.checks = outcome.to_dict(ctx.lang)
+    return StepOutput("done", _checks_summary(ctx.checks), ctx.checks)
+
+
+def guided(ctx: RunContext) -> StepOutput:
+    from checks.health import CHECKS, CheckOutcome, run_health_checks
+    from checks.health.terminal import Terminal
+
+    if ctx.unattended:
+        return StepOutput("skipped", "unattended run", ctx.checks)
+    if not Terminal.available():
+        return StepOutput("skipped", "no terminal for the guided checks", ctx.checks)
+    assert ctx.report is not None and ctx.source is not None
+    if ctx.auto_checks is None:
+        # resumed after a reboot: the automatic results are needed again to grade
+        ctx.auto_checks = _run_automatic(ctx, everything=False)
+    policy = _policy(ctx)
+    interactive = [c for c in CHECKS if c.interactive]
+    with ctx.view.suspended():
+        outcome = run_health_checks(
+            ctx.report,
+            ctx.source,
+            policy,
+            unattended=False,
+            lang=ctx.lang,
+            specs=interactive,
+            terminal=Terminal(),
+        )
+    auto = ctx.auto_checks
+    merged = CheckOutcome(
+        results=[*auto.results, *outcome.results],
+        policy=policy,
+        cosmetic=outcome.cosmetic or auto.cosmetic,
+        kit=outcome.kit or auto.kit,
+        started_at=auto.started_at,
+        duration_s=auto.duration_s + outcome.duration_s,
+    )
+    ctx.checks = merged.to_dict(ctx.lang)
+    return StepOutput("done", _checks_summary(ctx.checks), ctx.checks)
+
+
+# --- erasure -----------------------------------------------------------------------------
+
+
+def _excluded_reason(target: Any, boot: dict[str, str], explicit: bool) -> str | None:
+    """Drives that are not the laptop's storage: left out of the record, not refused in it.
+
+    The stick weee booted from, USB drives and removable media are never the donor's
+    laptop storage. A drive of the laptop that was refused (mounted, held by LVM...)
+    stays in the record as refused: the laptop is then not certified.
+    """
+    if explicit or target.assessment.allowed:
+        return None
+    disk = target.disk
+    if disk is None:
+        return "; ".join(target.assessment.refusals)
+    if disk.name in boot:
+        return f"the boot medium ({boot[disk.name]})"
+    if disk.transport == "usb" or disk.removable:
+        return "a USB drive or removable medium"
+    return None
+
+
+class _EraseProgress:
+    def __init__(self, view: RunView) -> None:
+        self.view = view
+        self.drives: dict[str, Any] = {}
+        self.lock = threading.Lock()
+
+    def __call__(self, progress: Any) -> None:
+        with self.lock:
+            self.drives[progress.device] = progress
+            done = sum(p.done_bytes for p in self.drives.values())
+            total = sum(p.total_bytes for p in self.drives.values())
+            etas = [p.eta_s for p in self.drives.values() if p.eta_s is not None]
+            detail = "  ".join(
+                f"{p.device} {p.phase} {100 * p.done_bytes / p.total_bytes:.0f}%"
+                if p.total_bytes
+                else f"{p.device} {p.phase}"
+                for p in self.drives.values()
+            )
+        self.view.step_progress(
+            "erase", done / total if total else None, max(etas) if etas else None, detail
+        )
+
+
+def erase(ctx: RunContext) -> StepOutput:
+    from agent.blockdev import boot_disks, read_facts
+    from agent.wipe import Journal, Operator, WipeOptions, plan_targets
+    from agent.wipe import erase as erase_drives
+
+    if ctx.route == "maintenance":
+        return StepOutput("skipped", "maintenance: nothing is erased", {"erasures": []})
+    profile = ctx.profile
+    options = WipeOptions(
+        method=profile.erase.method,
+        pattern=profile.erase.pattern,
+        passes=profile.erase.passes,
+        verify=profile.erase.verify,
+        operator=Operator(
+            technician=profile.bench.technician or None,
+            organisation=profile.bench.organisation or None,
+            bench=profile.bench.name or None,
+            location=profile.bench.location or None,
+        ),
+        destination="recycle" if ctx.route == "recycle" else "reuse",
+        journal_dir=ctx.state_dir / "wipe-journal",
+    )
+    # An erasure a power cut or a crash stopped: reported INCOMPLETE, never certified,
+    # then the drive is erased again from the start below.
+    journal = Journal(options.journal_dir)
+    for item in journal.interrupted():
+        doc = item.report.to_dict()
+        ctx.interrupted_erasures.append(doc)
+        ctx.view.message(
+            f"INCOMPLETE: the erasure of {doc['media']['device']} ({doc['media']['serial']}) "
+            f"started {doc['started_at']} was interrupted (last update {item.last_update}): "
+            "erasing it again",
+            level="warning",
+        )
+        journal.acknowledge(item)
+    explicit = bool(profile.erase.drives)
+    targets = plan_targets(list(profile.erase.drives) or None, options)
+    boot = boot_disks(read_facts())
+    chosen = []
+    ctx.excluded = []
+    for target in targets:
+        reason = _excluded_reason(target, boot, explicit)
+        if reason is None:
+            chosen.append(target)
+        else:
+            ctx.excluded.append({"device": target.path, "reason": reason})
+    for target in chosen:
+        disk = target.disk
+        what = f"{disk.model or '?'} {disk.serial or '?'}" if disk else "?"
+        method = target.plan.first if target.plan is not None else "refused"
+        ctx.view.message(f"erasing {target.path} ({what}) with {method}")
+    reports = erase_drives(chosen, options, progress=_EraseProgress(ctx.view), stop=ctx.stop)
+    ctx.erasures = [r.to_dict() for r in reports]
+    data = {
+        "erasures": ctx.erasures,
+        "excluded": ctx.excluded,
+        "interrupted": ctx.interrupted_erasures,
+    }
+    if not ctx.erasures:
+        return StepOutput("failed", "no drive to erase was found", data)
+    summary = ", ".join(f"{e['media']['device']} {e['status']}" for e in ctx.erasures)
+    ok = all(e["status"] == "certified" for e in ctx.erasures)
+    return StepOutput("done" if ok else "failed", summary, data)
+
+
+# --- image -------------------------------------------------------------------------------
+
+
+def image_target(ctx: RunContext) -> str | None:
+    """The drive that receives the OS: the profile's, else the first certified internal
+    drive, NVMe first, then the largest."""
+    if ctx.profile.image.target != "auto":
+        return ctx.profile.image.target
+    candidates = [
+        e["media"]
+        for e in ctx.erasures
+        if e["status"] == "certified" and e["media"]["type"] not in ("usb",)
+    ]
+    if not candidates:
+        return None
+    candidates.sort(key=lambda m: (m["type"] != "nvme", -int(m["size_bytes"])))
+    device: str = candidates[0]["device"]
+    return device
+
+
+def image(ctx: RunContext) -> StepOutput:
+    from agent.image import write_image
+
+    if ctx.route != "refurbish":
+        why = "maintenance" if ctx.route == "maintenance" else "graded parts: no image"
+        return StepOutput("skipped", why, None)
+    source = ctx.profile.image.source
+    if not source:
+        return StepOutput("skipped", "no image source in the bench profile", None)
+    device = image_target(ctx)
+    if device is None:
+        return StepOutput("failed", "no erased drive to write the image to", None)
+    certified = {e["media"]["device"] for e in ctx.erasures if e["status"] == "certified"}
+    if device not in certified:
+        # never write the OS over a drive whose erasure is not proven
+        return StepOutput("failed", f"{device} was not certified erased: no image", None)
+    started = time.monotonic()
+
+    def progress(p: Any) -> None:
+        if p.phase == "write":
+            done, total = p.image_done, p.image_total
+        else:
+            done, total = p.verified, p.verify_total
+        fraction = done / total if total else None
+        elapsed = time.monotonic() - started
+        eta = (total - done) * elapsed / done if total and done else None
+        ctx.view.step_progress("image", fraction, eta, f"{device} {p.phase}")
+
+    ctx.view.message(f"writing {source} to {device}")
+    result = write_image(
+        source,
+        device,
+        sha256=ctx.profile.image.sha256 or None,
+        grow=ctx.profile.image.grow,
+        progress=progress,
+        explicit=True,
+    )
+    ctx.image = result.to_dict()
+    if result.status == "verified":
+        return StepOutput("done", f"{device}: {result.verification} verified", ctx.image)
+    return StepOutput("failed", f"{device}: {result.error}", ctx.image)
+
+
+# --- record, spool, sync ---------------------------------------------------------------
+
+
+def load_or_create_bench(ctx: RunContext) -> Bench:
+    from inventory.benchkeys import init_bench, load_bench
+
+    if ctx.bench is not None:
+        return ctx.bench
+    key = ctx.data_dir / "bench" / "bench.key"
+    if key.exists():
+        ctx.bench = load_bench(ctx.data_dir)
+    else:
+        # first run of a new stick: the bench gets its key; the programme database
+        # must register its public key (weee manage addbench) before records sync
+        bench_profile = ctx.profile.bench
+        ctx.bench = init_bench(
+            ctx.data_dir,
+            name=bench_profile.name or "bench",
+            organisation=bench_profile.organisation or None,
+            location=bench_profile.location or None,
+            technician=bench_profile.technician or None,
+        )
+        ctx.view.message(f"new bench key {ctx.bench.key_id} in {ctx.data_dir / 'bench'}")
+    return ctx.bench
+
+
+def record(ctx: RunContext) -> StepOutput:
+    from inventory.record import RecordInvalid, certified_reason, new_record
+
+    bench = load_or_create_bench(ctx)
+    kind = {"maintenance": "maintenance", "recycle": "recycling"}.get(ctx.route, "refurbishment")
+    assert ctx.hardware is not None and ctx.checks is not None
+    device_id = (ctx.hardware.get("device") or {}).get("device_id")
+    if device_id is None:
+        # Nothing stable identified this machine (no usable serial, MAC or drive serial):
+        # the record still needs an id; this one never matches another laptop's.
+        device_id = f"unidentified-{ctx.run_id}"
+        ctx.view.message(f"no stable identity found: recorded as {device_id}", level="warning")
+    try:
+        doc = new_record(
+            kind=kind,
+            bench=bench.record_bench(ctx.profile.bench.technician or None),
+            hardware=ctx.hardware,
+            device_id=device_id,
+            checks=ctx.checks,
+            erasures=ctx.erasures,
+            image=ctx.image,
+            donor=ctx.profile.donor_object(),
+            maintenance_ticket=ctx.maintenance_ticket,
+            kit=ctx.checks.get("kit"),
+        )
+    except RecordInvalid as exc:
+        # a bug in one of the parts, never the technician's doing: stop with the path
+        raise StepAborted(f"the record would be invalid: {exc}") from None
+    ctx.signed = bench.sign(doc)
+    certified = "certified" if doc["certified"] else f"not certified: {certified_reason(doc)}"
+    return StepOutput("done", f"{kind} record {doc['record_id']} signed, {certified}", ctx.signed)
+
+
+def spool(ctx: RunContext) -> StepOutput:
+    bench = load_or_create_bench(ctx)
+    assert ctx.signed is not None
+    entry = bench.spool().add(ctx.signed, public_key=bench.public_key)
+    ctx.record_path = str(entry.path)
+    return StepOutput("done", str(entry.path), {"path": str(entry.path), "seq": entry.seq})
+
+
+def sync(ctx: RunContext) -> StepOutput:
+    from inventory.sync import Backoff, SyncStopped, load_config, sync_spool
+
+    bench = load_or_create_bench(ctx)
+    saved = load_config(ctx.data_dir)
+    server = ctx.profile.server.url or saved.server
+    token = ctx.profile.server.token or saved.token
+    ca = ctx.profile.server.ca or saved.ca
+    if not server or not token:
+        return StepOutput(
+            "skipped", "no server configured: the record waits in the spool", {"state": "local"}
+        )
+    spool_ = bench.spool()
+    try:
+        result = sync_spool(
+            spool_,
+            server=server,
+            token=token,
+            transport=ctx.transport_factory(),
+            verify=ca or True,
+            public_key=bench.public_key,
+            timeout=20.0,
+            backoff=Backoff(attempts=ctx.sync_attempts, initial=1.0, maximum=5.0),
+            progress=lambda line: ctx.view.step_progress("sync", None, None, line.strip()),
+        )
+    except SyncStopped as exc:
+        data: dict[str, Any] = {
+            "state": "offline" if exc.kind == "unavailable" else "config",
+            "error": str(exc),
+        }
+        ctx.sync = data
+        # the record is safe in the spool: the next run (or weee sync) sends it
+        return StepOutput("skipped", f"not sent, kept in the spool: {exc}", data)
+    assert ctx.signed is not None
+    record_id = ctx.signed["record"]["record_id"]
+    entry = spool_.find(record_id)
+    answer = entry.answer if entry is not None else None
+    if entry is None or entry.state != "sent" or not isinstance(answer, dict):
+        why = "; ".join(w for _, w in result.rejected) or "not accepted"
+        data = {"state": "rejected", "error": why, "answer": answer}
+        ctx.sync = data
+        return StepOutput("failed", f"the server did not store the record: {why}", data)
+    data = {
+        "state": "sent",
+        "server": server,
+        "asset_id": answer.get("asset_id"),
+        "status": answer.get("status"),
+        "others_sent": len(result.stored) + len(result.duplicates) - 1,
+    }
+    ctx.sync = data
+    return StepOutput("done", f"{answer.get('status')} on {server}, asset {data['asset_id']}", data)
+
+
+def label(ctx: RunContext) -> StepOutput:
+    from agent.run.label import write_label
+
+    assert ctx.signed is not None
+    asset_id = (ctx.sync or {}).get("asset_id")
+    path = write_label(ctx.data_dir / "labels", ctx.signed["record"], asset_id=asset_id)
+    ctx.label_path = str(path)
+    return StepOutput("done", str(path), {"path": str(path), "asset_id": asset_id})
+
+
+STEP_FUNCTIONS: dict[str, Callable[[RunContext], StepOutput]] = {
+    "probe": probe,
+    "checks": checks,
+    "guided": guided,
+    "erase": erase,
+    "image": image,
+    "record": record,
+    "spool": spool,
+    "sync": sync,
+    "label": label,
+}
+
+
+def restore(ctx: RunContext, step: str, data: Any) -> None:
+    """Put a journalled step output back into the context (resumed run)."""
+    if data is None:
+        return
+    if step in ("checks", "guided"):
+        ctx.checks = data
+    elif step == "erase":
+        ctx.erasures = data.get("erasures", [])
+        ctx.excluded = data.get("excluded", [])
+        ctx.interrupted_erasures = data.get("interrupted", [])
+    elif step == "image":
+        ctx.image = data
+    elif step == "record":
+        ctx.signed = data
+    elif step == "spool":
+        ctx.record_path = data.get("path")
+    elif step == "sync":
+        ctx.sync = data
+    elif step == "label":
+        ctx.label_path = data.get("path")

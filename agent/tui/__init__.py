@@ -1,0 +1,228 @@
+"""The technician's screen: a full-screen view of the bench run (rich ``Live``).
+
+Top: the laptop's identity. Middle: each step with its state, a progress bar and its
+ETA. Bottom: the last messages. At the end, the verdict in large coloured letters and the
+asset ID in block letters, readable from across the room. French or English.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections import deque
+from collections.abc import Iterator
+from typing import Any
+
+from rich.console import Console, Group, RenderableType
+from rich.live import Live
+from rich.panel import Panel
+from rich.progress_bar import ProgressBar
+from rich.table import Table
+from rich.text import Text
+
+from agent.run.view import RunView, Verdict, format_eta, status_word, step_name, verdict_word
+from agent.tui.bigtext import big_lines
+from checks.i18n import Lang
+
+VERDICT_STYLE = {
+    "certified": "bold white on green4",
+    "recycling": "bold black on yellow",
+    "maintenance": "bold white on blue",
+    "failed": "bold white on red3",
+    "interrupted": "bold white on magenta",
+}
+STATUS_ICON = {
+    "pending": ("·", "dim"),
+    "running": ("▶", "bold cyan"),
+    "done": ("✔", "green"),
+    "failed": ("✘", "bold red"),
+    "skipped": ("–", "yellow"),
+}
+LABELS = {
+    "title": {"en": "weee · refurbishment bench", "fr": "weee · banc de reconditionnement"},
+    "laptop": {"en": "Laptop", "fr": "Ordinateur"},
+    "asset": {"en": "ASSET ID", "fr": "N° D'INVENTAIRE"},
+    "pending_sync": {
+        "en": "asset ID after sync (record kept on the stick)",
+        "fr": "n° d'inventaire après synchronisation (fiche gardée sur la clé)",
+    },
+    "record": {"en": "Record", "fr": "Fiche"},
+    "label": {"en": "Label", "fr": "Étiquette"},
+}
+IDENTITY_ROWS = {
+    "model": {"en": "Model", "fr": "Modèle"},
+    "serial": {"en": "Serial", "fr": "N° de série"},
+    "device_id": {"en": "Device ID", "fr": "Identifiant"},
+    "cpu": {"en": "CPU", "fr": "Processeur"},
+    "memory": {"en": "Memory", "fr": "Mémoire"},
+    "storage": {"en": "Storage", "fr": "Stockage"},
+}
+
+
+def _label(key: str, lang: Lang) -> str:
+    return LABELS[key][lang]
+
+
+class BenchScreen(RunView):
+    def __init__(
+        self, *, lang: Lang = "en", console: Console | None = None, screen: bool = True
+    ) -> None:
+        self.lang = lang
+        self.console = console if console is not None else Console()
+        self.steps: list[str] = []
+        self.states: dict[str, str] = {}
+        self.summaries: dict[str, str] = {}
+        self.progress: dict[str, tuple[float | None, float | None, str]] = {}
+        self.facts: dict[str, Any] = {}
+        self.messages: deque[tuple[str, str]] = deque(maxlen=5)
+        self.final: Verdict | None = None
+        self._lock = threading.Lock()  # the erasure reports progress from its threads
+        self.live = Live(
+            console=self.console,
+            screen=screen,
+            refresh_per_second=4,
+            get_renderable=self.render,
+            transient=False,
+        )
+        self.live.start()
+
+    # --- events ----------------------------------------------------------------------
+
+    def identity(self, facts: dict[str, Any]) -> None:
+        with self._lock:
+            self.facts = dict(facts)
+
+    def plan(self, steps: list[str], states: dict[str, str]) -> None:
+        with self._lock:
+            self.steps = list(steps)
+            self.states = {s: states.get(s, "pending") for s in steps}
+
+    def step_started(self, step: str) -> None:
+        with self._lock:
+            self.states[step] = "running"
+            self.progress.pop(step, None)
+
+    def step_progress(
+        self, step: str, fraction: float | None, eta_s: float | None, detail: str
+    ) -> None:
+        with self._lock:
+            self.progress[step] = (fraction, eta_s, detail)
+
+    def step_finished(self, step: str, status: str, summary: str) -> None:
+        with self._lock:
+            self.states[step] = status
+            self.summaries[step] = summary
+            self.progress.pop(step, None)
+
+    def message(self, text: str, *, level: str = "info") -> None:
+        with self._lock:
+            self.messages.append((level, text))
+
+    def verdict(self, verdict: Verdict) -> None:
+        with self._lock:
+            self.final = verdict
+        self.live.refresh()
+
+    @contextlib.contextmanager
+    def suspended(self) -> Iterator[None]:
+        self.live.stop()
+        try:
+            yield
+        finally:
+            self.live.start()
+
+    def close(self) -> None:
+        self.live.stop()
+        # the alternate screen is gone with Live: leave the verdict on the console
+        if self.final is not None:
+            self.console.print(self.render())
+
+    # --- drawing ---------------------------------------------------------------------
+
+    def render(self) -> RenderableType:
+        with self._lock:
+            parts: list[RenderableType] = [self._identity_panel()]
+            if self.final is not None:
+                parts.append(self._verdict_panel(self.final))
+            parts.append(self._steps_table())
+            if self.messages:
+                parts.append(self._messages())
+        return Group(*parts)
+
+    def _identity_panel(self) -> Panel:
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(style="bold")
+        grid.add_column()
+        facts = self.facts
+        model = " ".join(str(facts[k]) for k in ("manufacturer", "model") if facts.get(k))
+        values = {**facts, "model": model}
+        for key, names in IDENTITY_ROWS.items():
+            value = values.get(key)
+            if value not in (None, ""):
+                grid.add_row(names[self.lang], str(value))
+        return Panel(grid, title=_label("title", self.lang), title_align="left")
+
+    def _steps_table(self) -> Table:
+        table = Table.grid(padding=(0, 1), expand=True)
+        table.add_column(width=2)
+        table.add_column(min_width=24)
+        table.add_column(width=11)
+        table.add_column(width=32)
+        table.add_column(width=8, justify="right")
+        table.add_column(ratio=1, overflow="ellipsis", no_wrap=True)
+        for step in self.steps:
+            status = self.states.get(step, "pending")
+            icon, style = STATUS_ICON.get(status, ("?", ""))
+            fraction, eta, detail = self.progress.get(step, (None, None, ""))
+            if status == "running":
+                bar: RenderableType = ProgressBar(
+                    total=1.0,
+                    completed=fraction if fraction is not None else 0.0,
+                    pulse=fraction is None,
+                    width=30,
+                )
+                text = detail
+            else:
+                bar = Text("")
+                text = self.summaries.get(step, "")
+            table.add_row(
+                Text(icon, style=style),
+                Text(step_name(step, self.lang), style="bold" if status == "running" else ""),
+                Text(status_word(status, self.lang), style=style),
+                bar,
+                Text(format_eta(eta) if status == "running" else ""),
+                Text(text, style="dim" if status != "running" else ""),
+            )
+        return table
+
+    def _messages(self) -> Panel:
+        styles = {"warning": "yellow", "error": "bold red", "info": ""}
+        lines = [Text(text, style=styles.get(level, "")) for level, text in self.messages]
+        return Panel(Group(*lines), border_style="dim")
+
+    def _verdict_panel(self, verdict: Verdict) -> Panel:
+        style = VERDICT_STYLE.get(verdict.verdict, "bold")
+        word = verdict_word(verdict.verdict, self.lang)
+        width = self.console.size.width - 4
+        lines: list[RenderableType] = []
+        big = big_lines(word)
+        if max(len(row) for row in big) <= width:
+            lines += [Text(row, style=style, justify="center") for row in big]
+        else:
+            lines.append(Text(word, style=style, justify="center"))
+        lines.append(Text(""))
+        if verdict.asset_id:
+            lines.append(Text(_label("asset", self.lang), style="bold", justify="center"))
+            for row in big_lines(verdict.asset_id):
+                lines.append(Text(row, style="bold", justify="center"))
+        else:
+            lines.append(Text(_label("pending_sync", self.lang), justify="center"))
+            if verdict.device_id:
+                lines.append(Text(verdict.device_id, style="bold", justify="center"))
+        for reason in verdict.reasons:
+            lines.append(Text(f"• {reason}"))
+        if verdict.record_path:
+            lines.append(Text(f"{_label('record', self.lang)}: {verdict.record_path}", style="dim"))
+        if verdict.label_path:
+            lines.append(Text(f"{_label('label', self.lang)}: {verdict.label_path}", style="dim"))
+        return Panel(Group(*lines), border_style=style.split(" on ")[-1])
