@@ -1,0 +1,126 @@
+"""``weee certificate``: erasure certificates (one page per laptop) and batch summaries."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from agent.commands.bench import data_dir_option
+from agent.commands.verify import read_public_key
+from agent.errors import EXIT_FAILED, UsageError, WeeeError
+from inventory.benchkeys import default_data_dir
+from inventory.signing import inspect_signed_bytes
+from inventory.spool import Spool
+from inventory.sync import load_config
+
+
+@dataclass(frozen=True)
+class Printable:
+    doc: dict[str, Any]
+    source: str  # the file it came from
+    asset_id: str | None  # given by the programme database when the record was synced
+
+
+def load_printable(
+    refs: tuple[str, ...], data_dir: Path, public_key: bytes | None, batch: str | None = None
+) -> list[Printable]:
+    """Records named by file path or spooled record id (all spooled ones when ``refs`` is
+    empty), each verified first: nothing is printed from a record that does not verify."""
+    spool = Spool(data_dir / "spool")
+    entries = spool.entries()
+    assets = {e.record_id: (e.answer or {}).get("asset_id") for e in entries if e.state == "sent"}
+    paths: list[Path] = []
+    for ref in refs:
+        if Path(ref).is_file():
+            paths.append(Path(ref))
+            continue
+        matches = [e.path for e in entries if e.record_id.startswith(ref.lower())]
+        if len(matches) != 1:
+            found = "no file or spooled record" if not matches else "several spooled records"
+            raise UsageError(f"{ref!r}: {found} by that name")
+        paths += matches
+    if not refs:
+        paths = [e.path for e in entries]
+    out = []
+    for path in paths:
+        verdict = inspect_signed_bytes(path.read_bytes(), public_key)
+        if not verdict.ok:
+            problems = "; ".join(str(p) for p in verdict.problems)
+            raise WeeeError(
+                f"refusing to print {path}: it does not verify: {problems}", EXIT_FAILED
+            )
+        doc = json.loads(path.read_bytes())
+        if batch is not None and ((doc["record"].get("donor") or {}).get("batch")) != batch:
+            continue
+        out.append(Printable(doc, str(path), assets.get(doc["record"]["record_id"])))
+    if not out:
+        raise UsageError("no record to print" + (f" in batch {batch!r}" if batch else ""))
+    return out
+
+
+def default_verify_url(data_dir: Path) -> str | None:
+    server = load_config(data_dir).server
+    return f"{server.rstrip('/')}/verify/{{record_id}}" if server else None
+
+
+record_args = click.argument("records", nargs=-1)
+public_key_option = click.option(
+    "--public-key", metavar="FILE|BASE64", help="Require records signed by this bench key."
+)
+output_option = click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="PDF file to write."
+)
+
+
+@click.command()
+@record_args
+@data_dir_option
+@click.option("--batch", help="Only the records of this donor batch.")
+@click.option(
+    "--summary", is_flag=True, help="One summary of the batch instead of one page per laptop."
+)
+@click.option(
+    "--verify-url",
+    metavar="PATTERN",
+    help="What the QR code opens, e.g. https://db.example.org/verify/{record_id} "
+    "(default: the sync server's /verify/{record_id}; the bare record id without server).",
+)
+@public_key_option
+@output_option
+def certificate(
+    records: tuple[str, ...],
+    data_dir: Path | None,
+    batch: str | None,
+    summary: bool,
+    verify_url: str | None,
+    public_key: str | None,
+    output: Path | None,
+) -> None:
+    """Print erasure certificates for RECORDS (files or spooled record ids; default: every
+    spooled record), NIST SP 800-88 Appendix G fields, one page per laptop."""
+    from inventory.documents.certificate import render_batch_summary, render_certificates
+
+    directory = data_dir or default_data_dir()
+    if verify_url is not None and "{record_id}" not in verify_url:
+        raise UsageError("--verify-url must contain {record_id}")
+    key = read_public_key(public_key) if public_key else None
+    items = load_printable(records, directory, key, batch)
+    pattern = verify_url or default_verify_url(directory)
+    docs = [item.doc for item in items]
+    assets = {item.doc["record"]["record_id"]: item.asset_id for item in items if item.asset_id}
+    if summary:
+        output = output or Path(f"weee-summary-{batch or 'all'}.pdf")
+        render_batch_summary(docs, output, url_pattern=pattern, asset_ids=assets)
+        click.echo(f"{output}: summary of {len(docs)} laptop(s)")
+    else:
+        output = output or Path(
+            f"weee-certificate-{docs[0]['record']['record_id']}.pdf"
+            if len(docs) == 1
+            else "weee-certificates.pdf"
+        )
+        pages = render_certificates(docs, output, url_pattern=pattern, asset_ids=assets)
+        click.echo(f"{output}: {pages} certificate page(s)")

@@ -1,0 +1,426 @@
+"""The erasure certificate (one A4 page per laptop) and the donor batch summary.
+
+The certificate carries the fields of NIST SP 800-88 Rev. 1 Appendix G ("Sample
+Certificate of Sanitization"): who performed the sanitization (person, organisation,
+location), the media (make, model, serial, type, size, source), the sanitization
+(category, method, technique, tool and version, verification, result, destination) and
+who validated it and when. Here the validation is the bench's Ed25519 signature over the
+record, which anyone can check offline; the QR code leads to the record's verification.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from io import BytesIO
+from pathlib import Path
+from typing import Any, BinaryIO
+from xml.sax.saxutils import escape
+
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4, landscape
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.platypus import (
+    Flowable,
+    KeepInFrame,
+    PageBreak,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
+
+from inventory.documents.common import (
+    fonts,
+    human_size,
+    qr_drawing,
+    text,
+    verification_target,
+    when,
+)
+from inventory.record import certified_reason
+
+GREEN = colors.HexColor("#1b7a3a")
+RED = colors.HexColor("#b3261e")
+GREY = colors.HexColor("#eeeeee")
+
+DESTINATIONS = {
+    "reuse": "Reuse: refurbished laptop for a digital-inclusion programme",
+    "recycle": "Recycling",
+}
+STATUS_WORDS = {
+    "certified": "SANITIZED AND VERIFIED",
+    "failed": "FAILED",
+    "incomplete": "INCOMPLETE (interrupted)",
+    "refused": "REFUSED (not erased)",
+    "skipped": "SKIPPED (not erased)",
+}
+
+
+def _styles() -> dict[str, ParagraphStyle]:
+    regular, bold = fonts()
+    return {
+        "title": ParagraphStyle("title", fontName=bold, fontSize=16, leading=20),
+        "subtitle": ParagraphStyle("subtitle", fontName=regular, fontSize=8.5, leading=11),
+        "section": ParagraphStyle("section", fontName=bold, fontSize=10, leading=13, spaceBefore=5),
+        "cell": ParagraphStyle("cell", fontName=regular, fontSize=7.5, leading=9),
+        "key": ParagraphStyle(
+            "key", fontName=bold, fontSize=7, leading=9, textColor=colors.HexColor("#444444")
+        ),
+        "banner": ParagraphStyle(
+            "banner", fontName=bold, fontSize=10.5, leading=13, textColor=colors.white
+        ),
+        "small": ParagraphStyle("small", fontName=regular, fontSize=6.5, leading=8),
+    }
+
+
+def _p(value: object, style: ParagraphStyle) -> Paragraph:
+    return Paragraph(escape(text(value)), style)
+
+
+def _grid(pairs: Sequence[tuple[str, object]], width: float, columns: int = 2) -> Table:
+    """Key/value pairs laid out in ``columns`` pairs per row."""
+    styles = _styles()
+    rows: list[list[Any]] = []
+    for start in range(0, len(pairs), columns):
+        row: list[Any] = []
+        for key, value in pairs[start : start + columns]:
+            row += [_p(key, styles["key"]), _p(value, styles["cell"])]
+        row += [""] * (2 * columns - len(row))
+        rows.append(row)
+    key_width = 30 * mm
+    value_width = width / columns - key_width
+    table = Table(rows, colWidths=[key_width, value_width] * columns)
+    table.setStyle(
+        TableStyle(
+            [
+                ("GRID", (0, 0), (-1, -1), 0.25, colors.HexColor("#bbbbbb")),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                *[("BACKGROUND", (c, 0), (c, -1), GREY) for c in range(0, 2 * columns, 2)],
+                ("TOPPADDING", (0, 0), (-1, -1), 1.5),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
+            ]
+        )
+    )
+    return table
+
+
+def _banner(message: str, ok: bool, width: float) -> Table:
+    table = Table([[_p(message, _styles()["banner"])]], colWidths=[width])
+    table.setStyle(TableStyle([("BACKGROUND", (0, 0), (-1, -1), GREEN if ok else RED)]))
+    return table
+
+
+def _hidden_areas(hidden: Mapping[str, Any]) -> str:
+    hpa = hidden.get("hpa") or {}
+    dco = hidden.get("dco") or {}
+    words = {True: "present", False: "none", None: "not checked"}
+    out = f"HPA {words[hpa.get('present')]}, DCO {words[dco.get('present')]}"
+    if hidden.get("restored"):
+        out += "; hidden area removed before erasure"
+    if hidden.get("note"):
+        out += f" ({hidden['note']})"
+    return out
+
+
+def _verification(v: Mapping[str, Any]) -> str:
+    if v["method"] == "none":
+        return "not verified"
+    what = (
+        "full read-back"
+        if v["method"] == "full"
+        else f"NIST sampling, {text(v.get('samples'))} samples"
+    )
+    return (
+        f"{what}, {human_size(v['bytes_read'])} read, {v['mismatches']} mismatches: "
+        f"{v['result'].upper()}"
+    )
+
+
+def _drive_pairs(erasure: Mapping[str, Any]) -> list[tuple[str, object]]:
+    media, how = erasure["media"], erasure["sanitization"]
+    passes = f"{how['passes']} pass(es)" + (
+        f", pattern {how['pattern']}" if how.get("pattern") else ""
+    )
+    errors = "; ".join(erasure["errors"]) or "none"
+    return [
+        ("Media make", media.get("manufacturer")),
+        ("Model", media.get("model")),
+        ("Serial number", media.get("serial")),
+        ("Media type", f"{media['type'].upper()} ({media['interface']}), {media['device']}"),
+        ("Capacity", f"{human_size(media['size_bytes'])} ({media['size_bytes']} bytes)"),
+        ("Hidden areas", _hidden_areas(erasure["hidden_areas"])),
+        ("Category", how["category"].capitalize()),
+        ("Method", how["method"]),
+        ("Technique", how["technique"]),
+        ("Passes", passes),
+        ("Tool", f"{erasure['tool']['name']} {erasure['tool']['version']}"),
+        ("Verification", _verification(erasure["verification"])),
+        ("Started", when(erasure["started_at"])),
+        ("Ended", when(erasure["ended_at"])),
+        ("Result", STATUS_WORDS.get(erasure["status"], erasure["status"])),
+        ("Errors", errors),
+        ("Destination", DESTINATIONS.get(erasure["destination"], erasure["destination"])),
+        ("Erasure id", erasure["erasure_id"]),
+    ]
+
+
+def certificate_page(
+    doc: Mapping[str, Any],
+    *,
+    width: float,
+    height: float,
+    url_pattern: str | None,
+    asset_id: str | None = None,
+) -> Flowable:
+    """One laptop's certificate, shrunk if needed so that it always fits one page."""
+    styles = _styles()
+    record, signature = doc["record"], doc["signature"]
+    device = record["hardware"].get("device") or {}
+    bench = record["bench"]
+    donor = record.get("donor") or {}
+    story: list[Flowable] = [
+        Paragraph("Certificate of Sanitization", styles["title"]),
+        Paragraph(
+            escape(
+                "Media sanitization per NIST SP 800-88 Rev. 1, Appendix G. "
+                f"Record {record['record_id']} ({record['kind']}), {when(record['created_at'])}."
+            ),
+            styles["subtitle"],
+        ),
+        Spacer(1, 3 * mm),
+    ]
+    erasures = record["erasures"]
+    if record["certified"]:
+        message = (
+            f"RESULT: CERTIFIED. All {len(erasures)} drive(s) sanitized and verified; "
+            "OS image verified."
+        )
+    else:
+        message = f"RESULT: NOT CERTIFIED: {certified_reason(record)}."
+    story += [_banner(message, record["certified"], width), Spacer(1, 2 * mm)]
+
+    story += [
+        Paragraph("Laptop and media source", styles["section"]),
+        _grid(
+            [
+                ("Manufacturer", device.get("manufacturer")),
+                ("Model", device.get("model")),
+                ("Serial number", device.get("serial")),
+                ("Device id", record["device_id"]),
+                ("Asset id", asset_id),
+                ("Media source (donor)", donor.get("name")),
+                ("Donor batch", donor.get("batch")),
+                ("Date", when(record["created_at"])),
+            ],
+            width,
+        ),
+    ]
+    if not erasures:
+        story.append(Paragraph("No drive was erased in this record.", styles["cell"]))
+    for number, erasure in enumerate(erasures, 1):
+        story += [
+            Paragraph(
+                f"Drive {number} of {len(erasures)}: {escape(erasure['media']['device'])}",
+                styles["section"],
+            ),
+            _grid(_drive_pairs(erasure), width),
+        ]
+    image = record.get("image")
+    if image:
+        story += [
+            Paragraph("Operating system image", styles["section"]),
+            _grid(
+                [
+                    ("Image", image["source"]),
+                    ("Result", f"{image['status']} ({image['verification']})"),
+                    ("SHA-256", image.get("sha256")),
+                    ("Written", when(image["ended_at"])),
+                ],
+                width,
+            ),
+        ]
+    story += [
+        Paragraph("Sanitization performed by", styles["section"]),
+        _grid(
+            [
+                ("Name", bench.get("technician")),
+                ("Organisation", bench.get("organisation")),
+                ("Bench", bench.get("name")),
+                ("Location", bench.get("location")),
+            ],
+            width,
+        ),
+        Paragraph("Validation", styles["section"]),
+    ]
+    qr_size = 30 * mm
+    validation = Paragraph(
+        escape(
+            f"Digitally signed by bench {bench.get('name')} with Ed25519 key {signature['key_id']} "
+            f"on {when(record['created_at'])}. Signature {signature['value'][:32]}... "
+            f"Anyone can check this record offline: weee verify <record file> --public-key "
+            f"<the bench's public key>. The code leads to the record's verification: "
+            f"{verification_target(record['record_id'], url_pattern)}"
+        ),
+        styles["cell"],
+    )
+    table = Table(
+        [[validation, qr_drawing(verification_target(record["record_id"], url_pattern), qr_size)]],
+        colWidths=[width - qr_size - 4 * mm, qr_size + 4 * mm],
+    )
+    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    story.append(table)
+    return KeepInFrame(width, height, story, mode="shrink")
+
+
+Output = Path | BinaryIO
+
+
+def _build(out: Output, pagesize: tuple[float, float], story: list[Flowable], title: str) -> None:
+    doc = SimpleDocTemplate(
+        BytesIO() if isinstance(out, Path) else out,
+        pagesize=pagesize,
+        leftMargin=14 * mm,
+        rightMargin=14 * mm,
+        topMargin=12 * mm,
+        bottomMargin=12 * mm,
+        title=title,
+        author="weee",
+        creator="weee",
+    )
+    doc.build(story)
+    if isinstance(out, Path):
+        buffer = doc.filename
+        assert isinstance(buffer, BytesIO)
+        out.write_bytes(buffer.getvalue())
+
+
+def render_certificates(
+    docs: Sequence[Mapping[str, Any]],
+    out: Output,
+    *,
+    url_pattern: str | None = None,
+    asset_ids: Mapping[str, str] | None = None,
+) -> int:
+    """One certificate page per signed record in ``docs``; returns the page count.
+
+    ``url_pattern`` (e.g. ``https://db.example.org/verify/{record_id}``) is what the QR
+    code opens; without it the code holds the record id. ``asset_ids`` maps record ids to
+    the asset ids the programme database gave them.
+    """
+    if not docs:
+        raise ValueError("no record to certify")
+    width, height = A4[0] - 28 * mm, A4[1] - 24 * mm
+    story: list[Flowable] = []
+    for index, doc in enumerate(docs):
+        if index:
+            story.append(PageBreak())
+        record_id = doc["record"]["record_id"]
+        story.append(
+            certificate_page(
+                doc,
+                width=width,
+                height=height,
+                url_pattern=url_pattern,
+                asset_id=(asset_ids or {}).get(record_id),
+            )
+        )
+    _build(out, A4, story, "Certificate of Sanitization")
+    return len(docs)
+
+
+def render_batch_summary(
+    docs: Sequence[Mapping[str, Any]],
+    out: Output,
+    *,
+    url_pattern: str | None = None,
+    asset_ids: Mapping[str, str] | None = None,
+) -> None:
+    """The donor's summary of a collection batch: one line per laptop, every drive named."""
+    if not docs:
+        raise ValueError("no record in the batch")
+    styles = _styles()
+    records = [doc["record"] for doc in docs]
+    donors = sorted({(r.get("donor") or {}).get("name") or "-" for r in records})
+    batches = sorted({(r.get("donor") or {}).get("batch") or "-" for r in records})
+    drives = [e for r in records for e in r["erasures"]]
+    certified_drives = sum(e["status"] == "certified" for e in drives)
+    certified = sum(bool(r["certified"]) for r in records)
+    width = landscape(A4)[0] - 28 * mm
+    story: list[Flowable] = [
+        Paragraph("Data Sanitization Summary", styles["title"]),
+        Paragraph(
+            escape(
+                f"Donor: {', '.join(donors)}. Batch: {', '.join(batches)}. "
+                f"Media sanitization per NIST SP 800-88 Rev. 1. Each line has its own signed "
+                f"record and certificate (weee verify checks them offline)."
+            ),
+            styles["subtitle"],
+        ),
+        Spacer(1, 3 * mm),
+        _banner(
+            f"{len(records)} laptop(s), {len(drives)} drive(s): {certified_drives} drive(s) "
+            f"sanitized and verified, {len(drives) - certified_drives} not; "
+            f"{certified} laptop(s) certified.",
+            certified_drives == len(drives),
+            width,
+        ),
+        Spacer(1, 3 * mm),
+    ]
+    header = [
+        "#",
+        "Laptop",
+        "Serial",
+        "Asset",
+        "Drives: make model serial, method, verification, result",
+        "Date",
+        "Record",
+    ]
+    rows: list[list[Any]] = [[_p(h, styles["key"]) for h in header]]
+    for number, record in enumerate(records, 1):
+        device = record["hardware"].get("device") or {}
+        lines = [
+            escape(
+                f"{text(e['media'].get('manufacturer'))} {text(e['media'].get('model'))} "
+                f"{text(e['media'].get('serial'))}, {e['sanitization']['method']} "
+                f"({e['sanitization']['category']}), {_verification(e['verification'])}. "
+                f"Result: {STATUS_WORDS.get(e['status'], e['status'])}"
+            )
+            for e in record["erasures"]
+        ] or ["no drive erased"]
+        rows.append(
+            [
+                _p(number, styles["cell"]),
+                _p(
+                    f"{text(device.get('manufacturer'))} {text(device.get('model'))}",
+                    styles["cell"],
+                ),
+                _p(device.get("serial"), styles["cell"]),
+                _p((asset_ids or {}).get(record["record_id"]), styles["cell"]),
+                Paragraph("<br/>".join(f"• {line}" for line in lines), styles["cell"]),
+                _p(when(record["created_at"]), styles["cell"]),
+                Paragraph(
+                    escape(verification_target(record["record_id"], url_pattern))
+                    + "<br/>"
+                    + ("CERTIFIED" if record["certified"] else "NOT CERTIFIED"),
+                    styles["small"],
+                ),
+            ]
+        )
+    table = Table(
+        rows,
+        colWidths=[8 * mm, 34 * mm, 26 * mm, 20 * mm, width - 176 * mm, 28 * mm, 60 * mm],
+        repeatRows=1,
+    )
+    table.setStyle(
+        TableStyle(
+            [
+                ("GRID", (0, 0), (-1, -1), 0.25, colors.HexColor("#bbbbbb")),
+                ("BACKGROUND", (0, 0), (-1, 0), GREY),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ]
+        )
+    )
+    story.append(table)
+    _build(out, landscape(A4), story, "Data Sanitization Summary")
