@@ -87,7 +87,7 @@ class StoragePolicy:
     warn_on_self_test_log_errors: bool = True
     warn_on_error_log: bool = False
     self_test: bool = True
-    self_test_limit_s: float = field(default=110.0, metadata=_range(0, 7200))
+    self_test_limit_s: float = field(default=100.0, metadata=_range(0, 7200))
     ata: AtaPolicy = AtaPolicy()
     nvme: NvmePolicy = NvmePolicy()
 
