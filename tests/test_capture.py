@@ -123,3 +123,39 @@ def test_probe_without_root_degrades_and_lists_gaps(tmp_path: Path) -> None:
     assert report["source"]["as_root"] is False
     assert report["cpu"]["model"] is not None
     assert any(g["what"] == "privileges" for g in report["gaps"])
+
+
+def test_probe_from_tar_refuses_paths_outside(tmp_path: Path) -> None:
+    import io
+
+    archive = tmp_path / "evil.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        info = tarfile.TarInfo("../escaped.txt")
+        info.size = 4
+        tar.addfile(info, io.BytesIO(b"evil"))
+    result = CliRunner().invoke(main, ["probe", "--json", "--from", str(archive)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert not (tmp_path.parent / "escaped.txt").exists()
+
+
+def test_safe_extract_without_filters(tmp_path: Path) -> None:
+    # the hand-written path taken on Pythons without tarfile filters (Debian 12: 3.11.2)
+    import io
+
+    from agent.commands import probe as probe_module
+
+    archive = tmp_path / "cap.tar"
+    with tarfile.open(archive, "w") as tar:
+        info = tarfile.TarInfo("cap/proc/cpuinfo")
+        info.size = 3
+        tar.addfile(info, io.BytesIO(b"abc"))
+        link = tarfile.TarInfo("cap/link")
+        link.type = tarfile.SYMTYPE
+        link.linkname = "/etc/passwd"
+        tar.addfile(link)
+    dest = tmp_path / "out"
+    dest.mkdir()
+    with tarfile.open(archive) as tar:
+        probe_module._safe_extract(tar, dest, builtin_filter=False)
+    assert (dest / "cap/proc/cpuinfo").read_bytes() == b"abc"
+    assert not (dest / "cap/link").exists()

@@ -40,8 +40,7 @@ def open_source(capture: str | None) -> Iterator[Source]:
     with tempfile.TemporaryDirectory(prefix="weee-capture-") as tmp:
         try:
             with tarfile.open(path) as tar:
-                # "data" filter: no absolute paths, no links out, no device files
-                tar.extractall(tmp, filter="data")
+                _safe_extract(tar, Path(tmp))
         except (tarfile.TarError, OSError) as exc:
             raise UsageError(f"cannot unpack {path}: {exc}") from exc
         entries = os.listdir(tmp)
@@ -49,6 +48,32 @@ def open_source(capture: str | None) -> Iterator[Source]:
         if len(entries) == 1 and (root / entries[0]).is_dir():
             root = root / entries[0]  # archives hold the capture folder itself
         yield CaptureSource(root)
+
+
+def _safe_extract(
+    tar: tarfile.TarFile, dest: Path, *, builtin_filter: bool = hasattr(tarfile, "data_filter")
+) -> None:
+    """Extract regular files and folders only, never outside ``dest``."""
+    if builtin_filter:
+        # "data" filter: no absolute paths, no links out, no device files
+        tar.extractall(dest, filter="data")
+        return
+    # Python < 3.11.4 (Debian 12 ships 3.11.2) has no extraction filters: check by hand.
+    for member in tar.getmembers():
+        parts = Path(member.name).parts
+        if member.name.startswith("/") or ".." in parts:
+            raise UsageError(f"unsafe path in archive: {member.name}")
+        if member.isdir():
+            (dest / member.name).mkdir(parents=True, exist_ok=True)
+        elif member.isfile():
+            source = tar.extractfile(member)
+            if source is None:
+                continue
+            target = dest / member.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with source, open(target, "wb") as out:
+                out.write(source.read())
+        # links, devices and fifos are skipped: a capture holds none
 
 
 def report_json(report: HardwareReport) -> str:
