@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from inventory.signing import b64, key_id_of, raw_public_key, sign_record
-from inventory.spool import Spool, atomic_write
+from inventory.spool import Spool, SpoolEntry, atomic_write
 
 KEY_FILE = "bench.key"
 PUBLIC_FILE = "bench.pub"
@@ -99,6 +99,11 @@ class Bench:
 
     def spool(self) -> Spool:
         return Spool(self.data_dir / "spool")
+
+    def seal(self, record: Mapping[str, Any]) -> SpoolEntry:
+        """Sign ``record`` and write it to the spool: the one call a bench run makes when
+        a laptop is done. Raises RecordInvalid (nothing invalid is signed) or SpoolError."""
+        return self.spool().add(self.sign(record), public_key=self.public_key)
 
 
 def bench_dir(data_dir: Path) -> Path:

@@ -131,6 +131,8 @@ def consistency_problems(record: Mapping[str, Any]) -> list[Problem]:
                     "image.verification", "a verified image needs a verification method, not 'none'"
                 )
             )
+        if image["ended_at"] is None:
+            problems.append(Problem("image.ended_at", "a verified image never ended"))
         if image["error"] is not None:
             problems.append(
                 Problem("image.error", f"a verified image carries an error: {image['error']!r}")
@@ -286,6 +288,16 @@ def new_record(
     hardware_dict = to_json_value(hardware)
     if device_id is None and isinstance(hardware_dict, dict):
         device_id = (hardware_dict.get("device") or {}).get("device_id")
+    if not device_id:
+        raise RecordInvalid(
+            [
+                Problem(
+                    "device_id",
+                    "the hardware report has no device.device_id (no serial, UUID, MAC or "
+                    "drive serial was found): pass device_id explicitly",
+                )
+            ]
+        )
     record: dict[str, Any] = {
         "schema": RECORD_SCHEMA_ID,
         "record_id": record_id or str(uuid.uuid4()),

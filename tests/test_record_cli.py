@@ -147,3 +147,13 @@ def test_weee_verify_runs_as_a_program_without_traceback(signed: Path) -> None:
     )
     assert done.returncode == EXIT_FAILED
     assert "not valid JSON" in done.stdout and "Traceback" not in done.stderr
+
+
+def test_bench_seal_signs_and_spools_a_record(data_dir: Path) -> None:
+    run("bench", "init", "--dir", str(data_dir), "--name", "b", "--technician", "Amina")
+    bench = load_bench(data_dir)
+    entry = bench.seal(sample_record(3, bench=bench.record_bench()))
+    assert entry.state == "pending" and entry.path.parent == data_dir / "spool" / "records"
+    code, out = run("verify", str(entry.path), "--public-key", str(bench.public_key_path))
+    assert code == EXIT_OK and "Amina" not in out
+    assert json.loads(entry.path.read_text())["record"]["bench"]["technician"] == "Amina"
