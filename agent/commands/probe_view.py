@@ -20,6 +20,8 @@ def _gb(n: int | None) -> str:
     if n is None:
         return "size ?"
     gb = n / 1000**3
+    if gb >= 1000:
+        return f"{gb / 1000:.1f} TB"
     return f"{gb:.0f} GB" if gb >= 10 else f"{gb:.1f} GB"
 
 
@@ -38,14 +40,44 @@ def _disk_line(d: StorageDevice) -> str:
     else:
         health = "SMART status unknown"
     hours = f"{s.power_on_hours} h" if s.power_on_hours is not None else None
+    kind = d.kind if d.protocol in (None, d.kind) else f"{d.kind}/{d.protocol}"
     return _join(
         escape(d.model or "unknown model"),
         _gb(d.size_bytes),
-        "/".join(x for x in (d.kind, d.protocol) if x) or None,
+        kind,
         f"s/n {escape(d.serial)}" if d.serial else "[yellow]no serial[/]",
         health,
+        _smart_warnings(d),
         hours,
     )
+
+
+# ATA attributes whose raw value is a count of bad or doubtful sectors / errors
+_ATA_COUNTERS = {
+    5: "reallocated",
+    187: "uncorrectable",
+    197: "pending",
+    198: "offline uncorrectable",
+}
+
+
+def _smart_warnings(d: StorageDevice) -> str | None:
+    """The raw counters a technician should see at once (the checks give the verdict)."""
+    bad = [
+        f"{value} {label}"
+        for attr, label in _ATA_COUNTERS.items()
+        if (value := d.smart.ata_attributes.get(attr))
+    ]
+    wear = None
+    nvme = d.smart.nvme
+    if nvme is not None:
+        if nvme.critical_warning:
+            bad.append(f"critical warning 0x{nvme.critical_warning:02x}")
+        if nvme.media_errors:
+            bad.append(f"{nvme.media_errors} media errors")
+        if nvme.percentage_used is not None:
+            wear = f"{nvme.percentage_used} % worn"
+    return _join(f"[red]{', '.join(bad)}[/]" if bad else None, wear) or None
 
 
 def _battery_line(b: Battery) -> str:
