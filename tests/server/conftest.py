@@ -28,6 +28,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 # set up now, not in pytest-django's session fixture: the test modules import models
 django.setup()
 
+from django.conf import settings  # noqa: E402
+
+# PBKDF2 at its production cost takes ~0.3 s per user created; the tests create many
+settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
 
 @pytest.fixture
 def key() -> Ed25519PrivateKey:

@@ -41,7 +41,8 @@ def check(response: Any, path: str, method: str) -> None:
     schema = responses[status]["content"]["application/json"]["schema"]
     assert response["Content-Type"].startswith("application/json")
     jsonschema.validate(
-        response.json(), {**schema, "components": DOC["components"]},
+        response.json(),
+        {**schema, "components": DOC["components"]},
         cls=jsonschema.Draft202012Validator,
     )
 

@@ -122,8 +122,6 @@ class AllocationForm(forms.ModelForm):
             self.fields["trainee"].queryset = Trainee.objects.exclude(
                 pk__in=Allocation.objects.filter(returned_on__isnull=True).values("trainee_id")
             )
-            del self.fields["returned_on"]
-            del self.fields["return_reason"]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -165,6 +163,11 @@ class AllocationAdmin(admin.ModelAdmin):
     search_fields = ["device__asset_id", "trainee__reference", "trainee__name"]
     list_select_related = ["device", "trainee", "trainee__cohort"]
     autocomplete_fields: list[str] = []
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        if obj is None:
+            return ["device", "trainee", "handed_over_on"]
+        return [*self.get_readonly_fields(request, obj), "returned_on", "return_reason"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         if obj is None:
@@ -232,12 +235,6 @@ class TicketForm(forms.ModelForm):
         model = MaintenanceTicket
         fields = ["allocation", "opened_on", "problem", "status", "closed_on", "resolution"]
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if self.instance.pk is None:
-            for name in ("status", "closed_on", "resolution"):
-                del self.fields[name]
-
 
 @admin.register(MaintenanceTicket)
 class MaintenanceTicketAdmin(admin.ModelAdmin):
@@ -247,8 +244,13 @@ class MaintenanceTicketAdmin(admin.ModelAdmin):
     search_fields = ["reference", "allocation__device__asset_id", "allocation__trainee__name"]
     list_select_related = ["allocation__device", "allocation__trainee"]
 
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        if obj is None:
+            return ["allocation", "opened_on", "problem"]
+        return [*self.get_readonly_fields(request, obj), "status", "closed_on", "resolution"]
+
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return ["reference", "allocation", "opened_on", "valid_until"] if obj else []
+        return ["reference", "allocation", "opened_on", "valid_until", "problem"] if obj else []
 
     @admin.display(description=_("laptop"))
     def device(self, obj: MaintenanceTicket) -> str:
