@@ -15,6 +15,7 @@ files it under ``done/``.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import os
@@ -65,7 +66,10 @@ def atomic_write(path: Path, data: bytes) -> None:
         raise
     dir_fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
     try:
-        os.fsync(dir_fd)
+        os.fsync(dir_fd)  # the rename itself survives a power cut
+    except OSError as exc:
+        if exc.errno not in (errno.EINVAL, errno.ENOTSUP):  # filesystems without dir fsync
+            raise
     finally:
         os.close(dir_fd)
 

@@ -222,8 +222,13 @@ def _erase_one(job: _Job, options: WipeOptions, journal: Journal) -> None:
     report.finish(interrupted=interrupted or ctx.stop.is_set())
     with job.lock:
         if job.result is None:  # not already reported as stalled
+            # filed before it counts as done: the main thread exits as soon as every
+            # job has a result, and would cut a daemon thread's journal write short
+            try:
+                journal.close(report)
+            except OSError as exc:
+                log.error("%s: could not file the journal entry: %s", disk.path, exc)
             job.result = report
-            journal.close(report)
 
 
 def _overwrite(report: ErasureReport, options: WipeOptions, ctx: JobContext) -> None:
@@ -405,8 +410,8 @@ def _wait(
                         "drive hung, erasure abandoned"
                     )
                     stalled.finish()
-                    job.result = stalled
                     journal.close(stalled)
+                    job.result = stalled
         if deadline is not None and now > deadline:
             return
         time.sleep(0.1)

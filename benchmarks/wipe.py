@@ -1,0 +1,118 @@
+"""How fast ``weee wipe`` erases compared with the disk's own speed and with nwipe.
+
+On one loop device (``losetup --direct-io=on``, a preallocated image file), in the same
+run:
+
+- **dd**: ``dd if=/dev/zero of=DEV bs=8M oflag=direct`` then ``dd if=DEV of=/dev/null
+  bs=8M iflag=direct``: a write and a read of every byte, with no pattern and no
+  comparison: the device's own speed (8 MiB is dd's best block size here; 1 MiB is
+  about twice slower);
+- **weee**: one random pass (AES-256-CTR) plus full read-back verification, through
+  the Python API (``agent.wipe.erase``) and, for the record, through the ``weee wipe``
+  command (adds interpreter start-up and planning);
+- **nwipe**: ``nwipe --autonuke --nogui --method=random --verify=last --noblank``.
+
+dd and weee alternate for ``--rounds`` rounds (the median is reported: the machine is
+shared), nwipe runs once (it is slow). Targets (issue 4): weee <= 1.15 x dd and <= 1/3
+of nwipe. Needs root. Prints the figures; exits 1 if a target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from agent.wipe import WipeOptions, erase
+
+GiB = 1 << 30
+
+
+def timed(argv: list[str]) -> float:
+    start = time.perf_counter()
+    # a benchmark driving external tools, not weee code: plain subprocess is fine here
+    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def dd_round(device: str) -> float:
+    return timed(
+        ["dd", "if=/dev/zero", f"of={device}", "bs=8M", "oflag=direct", "status=none"]
+    ) + timed(["dd", f"if={device}", "of=/dev/null", "bs=8M", "iflag=direct", "status=none"])
+
+
+def weee_round(device: str, journal: Path) -> float:
+    start = time.perf_counter()
+    [report] = erase([device], WipeOptions(pattern="random", verify="full", journal_dir=journal))
+    took = time.perf_counter() - start
+    if report.status != "certified":
+        raise SystemExit(f"weee did not certify the erasure: {report.errors}")
+    return took
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--size", type=int, default=1, help="GiB (default 1)")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--dir", default="/var/tmp", help="where the image file goes")
+    parser.add_argument("--no-nwipe", action="store_true")
+    args = parser.parse_args()
+    if os.geteuid() != 0:
+        print("benchmarks/wipe.py needs root (loop devices)", file=sys.stderr)
+        return 2
+    size = args.size * GiB
+    work = Path(tempfile.mkdtemp(prefix="weee-bench-wipe-", dir=args.dir))
+    image = work / "disk.img"
+    with image.open("wb") as fh:
+        os.posix_fallocate(fh.fileno(), 0, size)  # no first-write allocation cost
+    device = subprocess.run(
+        ["losetup", "--find", "--show", "--direct-io=on", str(image)],
+        check=True, capture_output=True, text=True,
+    ).stdout.strip()  # fmt: skip
+    try:
+        dd_times: list[float] = []
+        weee_times: list[float] = []
+        for _ in range(args.rounds):
+            dd_times.append(dd_round(device))
+            weee_times.append(weee_round(device, work / "journal"))
+        cli = timed(
+            [str(Path(sys.executable).parent / "weee"), "wipe", device, "--yes",
+             "--pattern", "random", "--verify", "full", "--journal-dir", str(work / "journal")]
+        )  # fmt: skip
+        nwipe = None
+        if not args.no_nwipe:
+            nwipe = timed(
+                ["nwipe", "--autonuke", "--nogui", "--nowait", "--method=random",
+                 "--verify=last", "--noblank", "--logfile", str(work / "nwipe.log"), device]
+            )  # fmt: skip
+    finally:
+        subprocess.run(["losetup", "-d", device], check=False)
+        image.unlink(missing_ok=True)
+    dd = statistics.median(dd_times)
+    weee = statistics.median(weee_times)
+    mib = size / (1 << 20)
+    print(f"device: {device}, {args.size} GiB loop device (direct I/O), {args.rounds} rounds")
+    print(f"dd write+read (bs=8M, direct):  {dd:6.2f} s  ({2 * mib / dd:6.0f} MiB/s)  "
+          f"rounds {[round(t, 2) for t in dd_times]}")  # fmt: skip
+    print(f"weee random + full verify:      {weee:6.2f} s  ({2 * mib / weee:6.0f} MiB/s)  "
+          f"rounds {[round(t, 2) for t in weee_times]}")  # fmt: skip
+    print(f"weee wipe command (same work):  {cli:6.2f} s  (with start-up and planning)")
+    ok = weee <= 1.15 * dd
+    print(f"weee / dd:    {weee / dd:5.2f}  (target <= 1.15)  {'OK' if ok else 'MISSED'}")
+    if nwipe is not None:
+        print(f"nwipe random --verify=last:     {nwipe:6.2f} s  ({2 * mib / nwipe:6.0f} MiB/s)")
+        ok_nwipe = weee <= nwipe / 3
+        print(
+            f"weee / nwipe: {weee / nwipe:5.2f}  (target <= 0.33)  {'OK' if ok_nwipe else 'MISSED'}"
+        )
+        ok = ok and ok_nwipe
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
