@@ -96,3 +96,15 @@ def test_non_utf8_uevent_does_not_crash(make_capture: CaptureFactory) -> None:
     )
     (battery,) = build_report(CaptureSource(capture)).batteries
     assert battery.name == "BAT0" and battery.design_wh == 40.0
+
+
+def test_every_battery_recording_has_expected_values() -> None:
+    from tests.conftest import fixture_files
+
+    found = {
+        f"{p.parent.parent.name}/{p.parent.name}"
+        for p in fixture_files("power_supply", "*/*/uevent")
+    }
+    if not found:
+        pytest.skip("power_supply recordings not available")
+    assert found == set(CASES)

@@ -137,3 +137,12 @@ def test_usb_disk_protocol_is_usb_even_when_smartctl_speaks_ata() -> None:
     merged = merge_disk("sdb", disks["sdb"], sat)
     assert merged.protocol == "usb" and merged.kind == "usb"
     assert merged.smart.available is False
+
+
+def test_every_smartctl_recording_has_expected_values() -> None:
+    from tests.conftest import fixture_files
+
+    found = {p.name for p in fixture_files("smartctl", "*.json")}
+    if not found:
+        pytest.skip("smartctl recordings not available")
+    assert found == set(EXPECTED)
