@@ -10,6 +10,7 @@ from __future__ import annotations
 from checks.identity import clean_serial
 from checks.probe.model import Battery
 from checks.probe.values import parse_key_values, text, to_int
+from checks.source import Source
 
 # Cycle counts that mean "not reported": 0 from ACPI firmware that only implements
 # _BIF (no cycle field: every such pack reads 0 whatever its wear), -1, and the
@@ -97,7 +98,7 @@ def parse_uevent(raw: str, name: str | None = None) -> Battery:
     )
 
 
-def read_batteries(source: "Source") -> list[Battery]:  # noqa: UP037
+def read_batteries(source: Source) -> list[Battery]:
     batteries: list[Battery] = []
     for name in source.listdir("sys/class/power_supply"):
         raw = source.read_text(f"sys/class/power_supply/{name}/uevent")
@@ -106,6 +107,3 @@ def read_batteries(source: "Source") -> list[Battery]:  # noqa: UP037
         if is_battery(parse_key_values(raw)):
             batteries.append(parse_uevent(raw, name))
     return batteries
-
-
-from checks.source import Source  # noqa: E402

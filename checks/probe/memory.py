@@ -8,6 +8,7 @@ from checks.identity import clean_serial
 from checks.probe.dmi import DmiRecord, records_of
 from checks.probe.model import Memory, MemoryModule
 from checks.probe.values import parse_size, text, to_int
+from checks.source import Source
 
 _SPEED_RE = re.compile(r"(\d+)\s*(MT/s|MHz)", re.IGNORECASE)
 
@@ -91,7 +92,7 @@ def parse_meminfo(raw: str) -> int | None:
     return None
 
 
-def read_memory(source: "Source", dmi: list[DmiRecord] | None) -> Memory:  # noqa: UP037
+def read_memory(source: Source, dmi: list[DmiRecord] | None) -> Memory:
     memory = parse_memory_dmi(dmi) if dmi is not None else Memory()
     if memory.total_bytes is None:
         raw = source.read_text("proc/meminfo")
@@ -103,6 +104,3 @@ def read_memory(source: "Source", dmi: list[DmiRecord] | None) -> Memory:  # noq
         else:
             source.note_gap("memory", "no DMI memory data and no /proc/meminfo")
     return memory
-
-
-from checks.source import Source  # noqa: E402  (only for the annotation above)
