@@ -9,13 +9,17 @@ record must end up stored exactly once, in the order the bench wrote them.
 from __future__ import annotations
 
 import copy
+import datetime as dt
+import ipaddress
 import itertools
 import json
 import os
+import random
 import shutil
 import signal
 import socket
 import sqlite3
+import ssl
 import struct
 import subprocess
 import sys
@@ -29,6 +33,10 @@ from typing import Any
 import pytest
 import requests
 from click.testing import CliRunner
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from test_record_samples import sample_record
 
 from agent.cli import main
@@ -265,6 +273,7 @@ def test_weee_sync_command_uploads_and_shows_status(
     assert (bench_dir / "bench" / "server.json").stat().st_mode & 0o077 == 0
 
 
+@pytest.mark.slow  # migrates and starts its own server: ~10 s
 def test_server_down_then_up(tmp_path: Path, bench_dir: Path) -> None:
     own = Server(tmp_path / "own-server")
     own.root.mkdir()
@@ -321,12 +330,16 @@ class FaultyProxy:
     drops the connection instead of relaying the answer.
     """
 
-    def __init__(self, upstream_port: int, faults: dict[int, str]) -> None:
+    def __init__(
+        self, upstream_port: int, faults: dict[int, str], tls: ssl.SSLContext | None = None
+    ) -> None:
         self.upstream_port = upstream_port
         self.faults = faults
+        self.tls = tls
         self.log: list[tuple[int, str, str]] = []  # (request number, fault, upstream status)
         self.listener = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        scheme = "https" if tls else "http"
+        self.url = f"{scheme}://127.0.0.1:{self.listener.getsockname()[1]}"
         self.thread = threading.Thread(target=self._serve, daemon=True)
         self.thread.start()
 
@@ -336,8 +349,13 @@ class FaultyProxy:
                 conn, _ = self.listener.accept()
             except OSError:
                 return
-            with conn:
-                self._handle(number, conn)
+            try:
+                if self.tls:
+                    conn = self.tls.wrap_socket(conn, server_side=True)
+                with conn:
+                    self._handle(number, conn)
+            except (ssl.SSLError, OSError) as exc:  # a client refusing our certificate
+                self.log.append((number, "tls-refused", str(exc)[:80]))
 
     @staticmethod
     def _read_request(conn: socket.socket) -> bytes:
@@ -474,6 +492,94 @@ def test_damaged_record_is_never_uploaded(
     assert done.exit_code == EXIT_FAILED and "damaged" in done.output
     assert ids_of(docs)[0] not in server.stored_record_ids()
     assert [e.state for e in spool.entries()] == ["pending", "sent"]
+
+
+def make_ca_and_server_cert(directory: Path) -> tuple[Path, ssl.SSLContext]:
+    """A private CA and a certificate for 127.0.0.1 signed by it, as a programme running
+    its database on its own network would have."""
+    now = dt.datetime.now(dt.UTC)
+
+    def build(subject: str, issuer: str, key: Any, signer: Any, ca: bool) -> x509.Certificate:
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
+        if not ca:
+            san = x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))])
+            builder = builder.add_extension(san, critical=False)
+        return builder.sign(signer, hashes.SHA256())
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_cert = build("weee test CA", "weee test CA", ca_key, ca_key, True)
+    server_key = ec.generate_private_key(ec.SECP256R1())
+    server_cert = build("127.0.0.1", "weee test CA", server_key, ca_key, False)
+    ca_path = directory / "ca.pem"
+    ca_path.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
+    chain = directory / "server.pem"
+    chain.write_bytes(
+        server_cert.public_bytes(serialization.Encoding.PEM)
+        + server_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(chain)
+    return ca_path, context
+
+
+def test_tls_with_a_private_ca(
+    server: Server, registered: tuple[Path, str], bench_dir: Path, tmp_path: Path
+) -> None:
+    ca, context = make_ca_and_server_cert(tmp_path)
+    docs = laptop_records(load_bench(bench_dir), 2)
+    spool = spool_of(bench_dir, docs)
+    proxy = FaultyProxy(server.port, {}, tls=context)
+    try:
+        # without the CA the bench must refuse the server, and say how to fix it
+        args = ["sync", "--dir", str(bench_dir), "--server", proxy.url, "--token", registered[1]]
+        refused = CliRunner().invoke(main, args)
+        assert refused.exit_code == EXIT_USAGE and "--ca" in refused.output
+        assert len(spool.pending()) == 2
+        done = CliRunner().invoke(main, [*args, "--ca", str(ca)])
+        assert done.exit_code == EXIT_OK, done.output
+    finally:
+        proxy.close()
+    assert_stored_once_in_order(server, registered[1], spool, docs)
+
+
+def test_sync_killed_at_random_instants_still_stores_each_record_once(
+    server: Server, registered: tuple[Path, str], bench_dir: Path
+) -> None:
+    token = registered[1]
+    docs = laptop_records(load_bench(bench_dir), 8)
+    spool = spool_of(bench_dir, docs)
+    rng = random.Random(6)
+    kills = 0
+    for _ in range(25):
+        if not spool.pending():
+            break
+        pid = os.fork()
+        if pid == 0:  # the child never returns into pytest
+            try:
+                sync_spool(spool, server=server.url, token=token, transport=requests_transport())
+            finally:
+                os._exit(0)
+        time.sleep(rng.uniform(0.0, 0.08))
+        os.kill(pid, signal.SIGKILL)
+        _, status = os.waitpid(pid, 0)
+        kills += os.WIFSIGNALED(status)
+    result = sync_spool(spool, server=server.url, token=token, transport=requests_transport())
+    assert kills >= 3 and not spool.pending()
+    assert len(result.stored) + len(result.duplicates) <= len(docs)
+    assert_stored_once_in_order(server, token, spool, docs)
 
 
 # -- the retry policy, with a transport that answers from a script -------------------------
