@@ -1,0 +1,130 @@
+"""A programme database on this machine, started and stopped by the caller.
+
+``weee demo`` and the VM bench tests need the real server (``weee serve``: Django on
+gunicorn, the embedded SQLite database) for the length of one run, on 127.0.0.1 only,
+and a bench registered with it (``weee manage addbench``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+from agent.errors import UnavailableError
+from checks.system import run_command
+
+# the weee command of this very installation, whatever PATH says
+WEEE_ARGV = [
+    sys.executable,
+    "-c",
+    "import sys; from agent.cli import main; sys.argv[0] = 'weee'; main()",
+]
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as s:
+        s.bind((host, 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@dataclass
+class LocalServer:
+    url: str
+    port: int
+    data_dir: Path
+    log_path: Path
+
+    def manage(self, *args: str, timeout: float = 120.0) -> str:
+        """``weee manage ARGS`` against this server's database; its stdout."""
+        env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+        env["WEEE_DATA_DIR"] = str(self.data_dir)
+        result = run_command([*WEEE_ARGV, "manage", *args], timeout=timeout, env=env)
+        if not result.ok:
+            raise UnavailableError(
+                f"weee manage {' '.join(args)} failed: {result.error or result.returncode}: "
+                + result.stderr_text[-800:]
+            )
+        return result.text
+
+    def register_bench(self, name: str, public_key_file: Path) -> str:
+        """Register a bench's public key; returns its bearer token."""
+        out = self.manage("addbench", "--name", name, "--public-key-file", str(public_key_file))
+        token: str = json.loads(out.strip().splitlines()[-1])["token"]
+        return token
+
+    def get_record(self, record_id: str, token: str) -> requests.Response:
+        return requests.get(
+            f"{self.url}/api/v1/records/{record_id}",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        )
+
+
+def wait_healthy(url: str, *, timeout: float, process: subprocess.Popen[bytes] | None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise UnavailableError(f"weee serve exited with status {process.returncode}")
+        try:
+            if requests.get(f"{url}/api/v1/health", timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.3)
+    raise UnavailableError(f"{url} did not answer /api/v1/health within {timeout:.0f} s")
+
+
+@contextlib.contextmanager
+def local_server(
+    data_dir: Path, *, port: int | None = None, workers: int = 2, startup_timeout: float = 90.0
+) -> Iterator[LocalServer]:
+    """``weee serve`` on 127.0.0.1 with its SQLite database under ``data_dir``; stopped
+    (SIGTERM, then SIGKILL) when the block ends, whatever happened."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    port = port or free_port()
+    url = f"http://127.0.0.1:{port}"
+    log_path = data_dir / "serve.log"
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    env["WEEE_DATA_DIR"] = str(data_dir)
+    argv = [*WEEE_ARGV, "serve", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
+    with log_path.open("ab") as log:
+        # Popen, not run_command: the server runs for the whole block and is stopped
+        # by us; it gets its own process group so its gunicorn workers go with it.
+        process = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
+    try:
+        wait_healthy(url, timeout=startup_timeout, process=process)
+        yield LocalServer(url, port, data_dir, log_path)
+    finally:
+        stop_process_group(process)
+
+
+def stop_process_group(process: subprocess.Popen[bytes], grace: float = 15.0) -> None:
+    if process.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
