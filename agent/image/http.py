@@ -125,8 +125,14 @@ class HttpReader(io.RawIOBase):
                 self._drop()
                 where = f"at byte {self._position}" + (f" of {self.size}" if self.size else "")
                 if failures > self._retries:
-                    raise SourceUnavailable(
-                        f"{self.url}: download failed {where} after {self._retries} retries: {exc}"
+                    if self.size is None and self._position == 0:
+                        # Never got an answer: the server is down or unreachable.
+                        raise SourceUnavailable(
+                            f"{self.url}: cannot download after {self._retries} retries: {exc}"
+                        ) from None
+                    raise ImageError(
+                        f"{self.url}: download truncated {where} "
+                        f"after {self._retries} retries: {exc}"
                     ) from None
                 delay = self._backoff_s * 2 ** (failures - 1)
                 log.warning("%s: %s %s; resuming in %.1f s", self.url, exc, where, delay)
