@@ -27,5 +27,11 @@ urlpatterns = [
         programme.batch_certificate,
         name="batch-certificate",
     ),
+    path(
+        "donor/batches/<int:pk>/certificates.pdf",
+        programme.batch_certificate,
+        {"kind": "certificates"},
+        name="batch-certificates",
+    ),
     path("", programme.home, name="home"),
 ]

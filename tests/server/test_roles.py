@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from inventory.server.devices.models import Device
 from inventory.server.programme import services
-from inventory.server.programme.models import Batch, Cohort, Donor, Trainee
+from inventory.server.programme.models import Batch, Cohort, Trainee
 from inventory.server.samples import record
 
 pytestmark = pytest.mark.django_db
@@ -85,9 +85,12 @@ def test_an_admin_sees_everything(client, users, url):
 
 
 @pytest.fixture
-def batches(users):
-    mine = Batch.objects.create(donor=Donor.objects.get(name="Ville de Lyon"), reference="L-1")
-    theirs = Batch.objects.create(donor=Donor.objects.get(name="Acme SA"), reference="A-1")
+def batches(users, api, key):
+    """A batch of each donor, each with a laptop erased on the bench."""
+    api.store(record(key, donor={"name": "Ville de Lyon", "batch": "L-1"}))
+    api.store(record(key, donor={"name": "Acme SA", "batch": "A-1"}))
+    mine = Batch.objects.get(donor__name="Ville de Lyon", reference="L-1")
+    theirs = Batch.objects.get(donor__name="Acme SA", reference="A-1")
     return mine, theirs
 
 
@@ -101,10 +104,11 @@ def test_a_donor_sees_only_its_own_batches(client, users, batches):
 def test_a_donor_downloads_its_certificate_but_not_another_donors(client, users, batches):
     mine, theirs = batches
     client.force_login(users.donor)
-    own = client.get(reverse("batch-certificate", args=[mine.pk]))
-    assert own.status_code == 200
-    assert own["Content-Type"] == "application/pdf"
-    assert client.get(reverse("batch-certificate", args=[theirs.pk])).status_code == 404
+    for name in ("batch-certificate", "batch-certificates"):
+        own = client.get(reverse(name, args=[mine.pk]))
+        assert own.status_code == 200
+        assert own["Content-Type"] == "application/pdf"
+        assert client.get(reverse(name, args=[theirs.pk])).status_code == 404
 
 
 def test_a_donor_cannot_print_handover_receipts(client, users, api, key, stock):

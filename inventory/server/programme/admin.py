@@ -48,8 +48,13 @@ class BatchAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("erasure certificate"))
     def certificate(self, obj: Batch) -> str:
-        url = reverse("batch-certificate", args=[obj.pk])
-        return format_html('<a href="{}">PDF</a>', url)
+        return format_html(
+            '<a href="{}">{}</a> · <a href="{}">{}</a>',
+            reverse("batch-certificate", args=[obj.pk]),
+            _("summary"),
+            reverse("batch-certificates", args=[obj.pk]),
+            _("per laptop"),
+        )
 
 
 class TraineeInline(admin.TabularInline):

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 
@@ -209,7 +210,10 @@ class Allocation(models.Model):
             source = getattr(self, field)
             if source:
                 items.append(
-                    (str(self._meta.get_field(field).verbose_name), KitSource.label(source))
+                    (
+                        capfirst(str(self._meta.get_field(field).verbose_name)),
+                        KitSource.label(source),
+                    )
                 )
         return items
 

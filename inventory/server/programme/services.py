@@ -39,7 +39,7 @@ KIT_FIELDS: dict[str, str] = {
 _BENCH_KIT_NAMES: dict[str, tuple[str, ...]] = {
     AccessoryKind.MOUSE: ("mouse",),
     AccessoryKind.SLEEVE: ("sleeve", "bag", "case"),
-    AccessoryKind.KEY_4G: ("4g_key", "key_4g", "4g", "dongle_4g", "lte_key"),
+    AccessoryKind.KEY_4G: ("modem", "4g_key", "key_4g", "4g"),
 }
 
 
@@ -52,8 +52,9 @@ def needed_kit(trainee: Trainee) -> list[str]:
 
 
 def bench_kit_kinds(kit: Mapping[str, Any] | None) -> set[str]:
-    """Accessories the bench assembled and checked with the laptop (the record's ``kit``):
-    ``{"mouse": true, "sleeve": {...}}`` or ``{"items": ["mouse", {"kind": "sleeve"}]}``."""
+    """Accessories the bench assembled and checked with the laptop: the record's ``kit``
+    as ``checks.kit.Kit`` writes it (``{"mouse": {...}|null, "modem": {...}|null,
+    "sleeve": bool|null, ...}``), or a list ``{"items": ["mouse", {"kind": "sleeve"}]}``."""
     if not kit:
         return set()
     names: set[str] = set()

@@ -7,9 +7,14 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 
 from inventory.server.devices.lifecycle import Status
-from inventory.server.programme.documents import batch_certificate_pdf, handover_receipt_pdf
+from inventory.server.programme.documents import (
+    batch_certificates_pdf,
+    batch_summary_pdf,
+    handover_receipt_pdf,
+)
 from inventory.server.programme.models import Allocation, Batch
 
 
@@ -49,11 +54,16 @@ def donor_batches(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def batch_certificate(request: HttpRequest, pk: int) -> HttpResponse:
+def batch_certificate(request: HttpRequest, pk: int, kind: str = "summary") -> HttpResponse:
+    """The batch's erasure summary, or (kind="certificates") one certificate per laptop."""
     # a batch of another donor is a 404, not a 403: its existence is not for others to learn
     batch = get_object_or_404(visible_batches(request.user), pk=pk)
-    filename = f"erasure-certificate-{batch.donor.name}-{batch.reference}.pdf".replace(" ", "_")
-    return _pdf(batch_certificate_pdf(batch), filename)
+    render = batch_summary_pdf if kind == "summary" else batch_certificates_pdf
+    data = render(batch)
+    if data is None:
+        raise Http404(_("No laptop of this batch has been erased on a bench yet."))
+    name = f"erasure-{kind}-{batch.donor.name}-{batch.reference}.pdf".replace(" ", "_")
+    return _pdf(data, name)
 
 
 @login_required

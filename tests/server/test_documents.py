@@ -1,0 +1,102 @@
+"""The handover receipt and the donor's erasure certificates, read back with pdftotext."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+
+import pytest
+from django.urls import reverse
+
+from checks.system import run_command
+from inventory.server.devices.models import Device
+from inventory.server.programme import services
+from inventory.server.programme.models import Batch, Cohort, Trainee
+from inventory.server.samples import hardware, record
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.skipif(not shutil.which("pdftotext"), reason="pdftotext (poppler-utils) missing"),
+]
+
+
+def pdf_text(data: bytes) -> str:
+    result = run_command(["pdftotext", "-layout", "-", "-"], input=data, timeout=30)
+    assert result.ok, result.stderr_text
+    return " ".join(result.text.split())
+
+
+@pytest.fixture
+def allocation(api, key, stock):
+    body = api.store(
+        record(
+            key,
+            hw=hardware(serial="PF0RECEIPT"),
+            kit={"mouse": {"name": "Logitech"}, "sleeve": True, "modem": None},
+        )
+    )
+    cohort = Cohort.objects.create(name="Session B")
+    person = Trainee.objects.create(
+        reference="TR-77", name="Nadia K.", cohort=cohort, has_home_wifi=False
+    )
+    laptop = Device.objects.get(asset_id=body["asset_id"])
+    return services.allocate(laptop, person, on=dt.date(2026, 4, 2))
+
+
+@pytest.mark.parametrize(
+    "language, expected",
+    [
+        (
+            "en",
+            [
+                "Laptop handover receipt",
+                "Nadia K. (TR-77)",
+                "Session B",
+                "PF0RECEIPT",
+                "4G key from stock",
+                "Mouse assembled on the bench",
+                "2029-04-02",
+                "Signature of the trainee",
+            ],
+        ),
+        (
+            "fr",
+            [
+                "Reçu de remise",
+                "Nadia K. (TR-77)",
+                "Clé 4G",
+                "2029-04-02",
+                "Signature du stagiaire",
+            ],
+        ),
+    ],
+)
+def test_the_handover_receipt_names_the_trainee_laptop_kit_and_ticket(
+    client, users, allocation, language, expected
+):
+    client.force_login(users.coordinator)
+    response = client.get(
+        reverse("handover-receipt", args=[allocation.pk]), headers={"Accept-Language": language}
+    )
+    assert response.status_code == 200
+    text = pdf_text(response.content)
+    for words in expected:
+        assert words in text, f"{words!r} missing from: {text}"
+    assert allocation.device.asset_id in text
+
+
+def test_the_batch_summary_names_every_drive_and_its_result(client, users, api, key):
+    donor = {"name": "Ville de Lyon", "batch": "2026-04"}
+    good = api.store(record(key, donor=donor, hw=hardware(drives=[("sda", "S3Z9GOOD")])))
+    bad = api.store(
+        record(key, donor=donor, certified=False, hw=hardware(drives=[("sda", "WDBAD123")]))
+    )
+    batch = Batch.objects.get(reference="2026-04")
+    client.force_login(users.donor)
+    text = pdf_text(client.get(reverse("batch-certificate", args=[batch.pk])).content)
+    assert "Ville de Lyon" in text
+    assert "S3Z9GOOD" in text and "WDBAD123" in text
+    assert good["asset_id"] in text and bad["asset_id"] in text
+    assert "1 drive(s) sanitized and verified, 1 not" in text
+    pages = client.get(reverse("batch-certificates", args=[batch.pk])).content
+    assert pdf_text(pages).count("S3Z9GOOD") >= 1
