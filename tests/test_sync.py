@@ -640,3 +640,10 @@ def test_a_captive_portal_page_is_not_taken_for_an_answer(tmp_path: Path) -> Non
     with pytest.raises(SyncStopped, match="this URL does not take records"):
         sync_spool(spool, server="http://portal", token="t", transport=transport)
     assert len(spool.pending()) == 1
+
+
+def test_a_server_that_is_not_a_url_is_a_usage_error(tmp_path: Path) -> None:
+    init_bench(tmp_path, name="b")
+    args = ["sync", "--dir", str(tmp_path), "--server", "db.example.org", "--token", "t"]
+    done = CliRunner().invoke(main, args)
+    assert done.exit_code == EXIT_USAGE and "expected http(s)://" in done.output

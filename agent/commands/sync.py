@@ -6,6 +6,7 @@ import json
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 
@@ -133,6 +134,14 @@ def sync(
     if not config.token:
         raise UsageError(
             "no bench token: give --token (from 'weee manage addbench') or set WEEE_TOKEN"
+        )
+    parts = urlsplit(config.server)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"--server {config.server!r}: expected http(s)://HOST[:PORT]")
+    if parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+        click.echo(
+            f"warning: {config.server} is plain HTTP: the bench token travels unencrypted",
+            err=True,
         )
     try:
         bench = load_bench(directory)
