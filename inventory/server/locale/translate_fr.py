@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (a translation table: one message per line reads best)
 """Fill locale/fr/LC_MESSAGES/django.po from the table below (run after makemessages).
 
 Kept beside the catalogue so a new string gets its French here, in one reviewed place;
