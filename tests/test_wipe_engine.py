@@ -11,9 +11,11 @@ import os
 import random
 import shutil
 import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,6 +23,9 @@ from agent.blockdev import read_facts
 from agent.wipe import Hooks, WipeOptions, erase, plan_targets
 from agent.wipe.engine import sample_locations
 from agent.wipe.journal import Journal
+
+sys.path.insert(0, str(Path(__file__).parent / "data" / "wipe" / "scenarios"))
+import dm_error  # a scenario shared with the VM guest, which has no pytest
 
 MARKER = b"WEEE-DONOR-SECRET-0123456789"
 
@@ -244,3 +249,40 @@ def test_parallel_drives_a_hung_drive_does_not_hold_the_others(
     assert any("no progress" in e for e in by_device[hung].errors)
     # nothing is left in the journal as running: both are filed
     assert Journal(tmp_path / "journal").interrupted() == []
+
+
+def _device_mapper_reason() -> str | None:
+    if shutil.which("dmsetup") is None:
+        return "dmsetup not installed"
+    probe = subprocess.run(["dmsetup", "version"], capture_output=True, text=True)
+    if probe.returncode != 0 or "Driver version" not in probe.stdout:
+        return "this kernel has no device-mapper (dm_mod): the VM test covers real EIO"
+    return None
+
+
+def test_io_error_fails_the_erasure_and_records_its_lbas(
+    tmp_path: Path, loop_device: LoopFactory
+) -> None:
+    """A dm table with an ``error`` segment in the middle of a loop device: real EIO."""
+    reason = _device_mapper_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    backing = loop_device(dm_error.SIZE)
+    name = f"weee-test-{os.getpid()}"
+    subprocess.run(
+        ["dmsetup", "create", name], input=dm_error.dm_table(backing), text=True, check=True
+    )
+    try:
+        report = dm_error.erase_dm(f"/dev/mapper/{name}", str(tmp_path / "journal"))
+    finally:
+        subprocess.run(["dmsetup", "remove", name], check=False)
+    assert_dm_error_report(report.to_dict())  # type: ignore[attr-defined]
+
+
+def assert_dm_error_report(doc: dict[str, Any]) -> None:
+    start, length = dm_error.BAD_START, dm_error.BAD_LEN
+    assert doc["status"] == "failed"
+    [record] = doc["passes"]
+    assert [(e["offset"], e["length"]) for e in record["errors"]] == [(start * 512, length * 512)]
+    assert doc["verification"]["result"] == "failed"
+    assert any(f"LBA {start}-{start + length - 1}" in e for e in doc["errors"]), doc["errors"]

@@ -1,0 +1,157 @@
+"""``weee wipe`` on a laptop in a QEMU VM: firmware erase, refusals and I/O errors for real.
+
+One boot for the module. The guest has an emulated NVMe drive (QEMU 7.2 implements
+Format NVM with secure erase but not Sanitize: ``auto`` must discover that and fall
+back), a SATA SSD whose image is wrapped in blkdebug so that writing sector 4096 fails
+with EIO, and a USB stick. Its root disk ``/dev/vda`` is a throw-away snapshot, so the
+refusal of the running system's disk is tried for real there (never on the host).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from vm.harness import (
+    BlkdebugRule,
+    Drive,
+    VMResult,
+    boot_vm,
+    count_marker,
+    guest_or_skip,
+    make_disk,
+    write_blkdebug_config,
+)
+
+pytestmark = [pytest.mark.vm, pytest.mark.slow]
+
+MARKER = b"WEEE-VM-DONOR-SECRET-42"
+BAD_SECTOR = 4096
+
+SCRIPT = """
+J=/out/journal
+disk() { lsblk -dnpo PATH,SERIAL | awk -v s="$1" '$2==s {print $1}'; }
+SATA=$(disk TESTSATA01); USB=$(disk TESTUSB01)
+echo "$SATA $USB" > /out/names.txt
+run() {
+  name=$1; shift
+  weee wipe "$@" --journal-dir $J --json > /out/$name.json 2> /out/$name.err
+  echo $? > /out/$name.rc
+}
+run root /dev/vda --yes
+run plan /dev/nvme0n1 --dry-run
+run nvme /dev/nvme0n1 --method firmware --yes
+run sata "$SATA" --yes --verify full
+run usb-default --dry-run
+run usb "$USB" --yes --pattern zero --verify sample
+ls $J/active > /out/active.txt
+echo wipe-vm-done
+"""
+
+
+@pytest.fixture(scope="module")
+def vm(tmp_path_factory: pytest.TempPathFactory) -> tuple[VMResult, dict[str, Path]]:
+    guest = guest_or_skip()
+    disks = tmp_path_factory.mktemp("disks")
+    images = {
+        "nvme": make_disk(disks / "nvme.img", 64 << 20, marker=MARKER),
+        "sata": make_disk(disks / "sata.img", 32 << 20, marker=MARKER),
+        "usb": make_disk(disks / "usb.img", 16 << 20, marker=MARKER),
+    }
+    blkdebug = write_blkdebug_config(
+        disks / "blkdebug.conf", [BlkdebugRule(sector=BAD_SECTOR, event="write_aio")]
+    )
+    result = boot_vm(
+        SCRIPT,
+        guest=guest,
+        drives=[
+            Drive("nvme", images["nvme"], "TESTNVME01"),
+            Drive(
+                "sata",
+                images["sata"],
+                "TESTSATA01",
+                model="Samsung SSD 860 EVO 500GB",
+                blkdebug=blkdebug,
+            ),
+            Drive("usb", images["usb"], "TESTUSB01"),
+        ],  # fmt: skip
+        share=tmp_path_factory.mktemp("share"),
+        timeout=420,
+    )
+    assert result.exit_status == 0 and "wipe-vm-done" in result.console_log, result.summary()
+    return result, images
+
+
+def output(vm: tuple[VMResult, dict[str, Path]], name: str) -> tuple[int, Any, str]:
+    share = vm[0].share_dir
+    rc = int((share / f"{name}.rc").read_text())
+    text = (share / f"{name}.json").read_text()
+    return rc, json.loads(text) if text.strip() else None, (share / f"{name}.err").read_text()
+
+
+def test_the_guests_own_root_disk_is_refused_for_real(vm: tuple[VMResult, dict[str, Path]]) -> None:
+    rc, reports, err = output(vm, "root")
+    assert rc == 3, err
+    [report] = reports
+    assert report["status"] == "refused"
+    assert any("boot medium" in e for e in report["errors"]), report["errors"]
+
+
+def test_auto_discovers_format_not_sanitize(vm: tuple[VMResult, dict[str, Path]]) -> None:
+    rc, plan, err = output(vm, "plan")
+    assert rc == 0, err
+    [target] = plan["targets"]
+    assert target["methods"] == ["nvme-format-user-data", "overwrite"]
+    assert any("Sanitize not supported" in r for r in target["reasons"])
+    assert any("no crypto erase" in r for r in target["reasons"])  # fna=0: --ses=2 untrusted
+
+
+def test_nvme_firmware_format_erases_the_marker(vm: tuple[VMResult, dict[str, Path]]) -> None:
+    rc, reports, err = output(vm, "nvme")
+    assert rc == 0, err
+    [report] = reports
+    assert report["status"] == "certified", report["errors"]
+    assert report["sanitization"]["method"] == "nvme-format-user-data"
+    assert report["sanitization"]["category"] == "purge"
+    assert report["media"]["serial"] == "TESTNVME01"
+    assert report["verification"]["method"] == "sample"
+    assert report["verification"]["samples"] == 2002
+    assert report["verification"]["result"] == "passed"
+    assert count_marker(vm[1]["nvme"], MARKER) == 0
+    assert vm[1]["nvme"].read_bytes().count(0) == 64 << 20  # Format leaves zeros
+
+
+def test_write_error_fails_the_erasure_with_its_lba(vm: tuple[VMResult, dict[str, Path]]) -> None:
+    rc, reports, err = output(vm, "sata")
+    assert rc == 1, err
+    [report] = reports
+    assert report["status"] == "failed"
+    assert report["sanitization"]["method"] == "overwrite"  # QEMU's SATA: no Security set
+    [record] = report["passes"]
+    assert record["errors"], record
+    first = record["errors"][0]
+    assert first["offset"] == BAD_SECTOR * 512 and first["length"] == 512
+    assert "Input/output error" in first["error"]
+    # the rest of the disk was still overwritten
+    assert count_marker(vm[1]["sata"], MARKER) <= 1
+
+
+def test_usb_stick_only_when_named(vm: tuple[VMResult, dict[str, Path]]) -> None:
+    usb_path = (vm[0].share_dir / "names.txt").read_text().split()[1]
+    _rc, plan, err = output(vm, "usb-default")
+    by_device = {t["device"]: t for t in plan["targets"]}
+    assert by_device[usb_path]["allowed"] is False, err
+    assert any("name it explicitly" in r for r in by_device[usb_path]["refusals"])
+    rc, reports, err = output(vm, "usb")
+    assert rc == 0, err
+    [report] = reports
+    assert report["status"] == "certified"
+    assert report["media"]["type"] == "usb"
+    assert report["sanitization"]["pattern"] == "zero"
+    assert count_marker(vm[1]["usb"], MARKER) == 0
+
+
+def test_every_journal_entry_was_filed(vm: tuple[VMResult, dict[str, Path]]) -> None:
+    assert (vm[0].share_dir / "active.txt").read_text().split() == []
