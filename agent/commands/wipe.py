@@ -113,6 +113,12 @@ def print_plan(console: Console, targets: list[Target], options: WipeOptions) ->
             for reason in t.assessment.refusals:
                 console.print(f"       {reason}")
     allowed = [t for t in targets if t.allowed]
+    if (
+        allowed
+        and options.verify == "none"
+        and any(t.plan and t.plan.first == "overwrite" for t in allowed)
+    ):
+        console.print("[bold yellow]--verify none: an unverified overwrite is never certified[/]")
     if allowed:
         longest = max((t.estimate_s or 0.0) for t in allowed)
         total = sum(t.disk.size_bytes for t in allowed if t.disk)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent.blockdev import Assessment, Disk, SystemFacts, assess_facts, list_disks, read_facts
+from agent.errors import UnavailableError
 from agent.wipe import engine
 from agent.wipe.engine import Hooks, JobContext, OverwriteSpec, Progress, Stopped
 from agent.wipe.firmware import (
@@ -319,7 +320,14 @@ def erase(
     )
     journal = Journal(options.journal_dir)
     if any(t.allowed for t in planned):
-        journal.ensure_writable()
+        try:
+            journal.ensure_writable()
+        except OSError as exc:
+            # without the journal an interruption could go unreported: touch nothing
+            raise UnavailableError(
+                f"cannot write the erasure journal in {journal.directory}: "
+                f"{exc.strerror or exc} (set WEEE_STATE_DIR or --journal-dir)"
+            ) from exc
     jobs: list[_Job | ErasureReport] = []
     for target in planned:
         if not target.allowed or target.disk is None or target.plan is None:
