@@ -449,6 +449,10 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "en": "The technician did not hear the test tone.",
         "fr": "Le technicien n'a pas entendu le son de test.",
     },
+    "speakers.failed": {
+        "en": "Playing the test tone failed: {error}.",
+        "fr": "Le son de test n'a pas pu être joué : {error}.",
+    },
     "microphone.ok": {
         "en": "The microphone recorded sound, peak level {level} dBFS.",
         "fr": "Le micro a enregistré du son, niveau de crête {level} dBFS.",

@@ -30,11 +30,20 @@ COLS, ROWS = 120, 40
 
 
 class Pane:
-    def __init__(self, tmp: Path, args: list[str], env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        tmp: Path,
+        args: list[str],
+        env: dict[str, str] | None = None,
+        weee_env: dict[str, str] | None = None,
+    ) -> None:
         self.socket = f"weee-test-{uuid.uuid4().hex[:10]}"
         self.out, self.err, self.rc = tmp / "out.json", tmp / "err.txt", tmp / "rc"
+        # weee_env: for the weee process only (the pane's shell keeps its PATH)
+        prefix = ["env", *(f"{k}={v}" for k, v in (weee_env or {}).items())] if weee_env else []
+        weee = shlex.join([*prefix, WEEE, "check", "--json", *args])
         command = (
-            f"{shlex.join([WEEE, 'check', '--json', *args])} > {shlex.quote(str(self.out))} "
+            f"{weee} > {shlex.quote(str(self.out))} "
             f"2> {shlex.quote(str(self.err))}; echo $? > {shlex.quote(str(self.rc))}; sleep 60"
         )
         self.env = {**os.environ, "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", **(env or {})}
@@ -109,8 +118,10 @@ class Pane:
 def pane(tmp_path: Path) -> Iterator[Any]:
     started: list[Pane] = []
 
-    def start(*args: str, env: dict[str, str] | None = None) -> Pane:
-        p = Pane(tmp_path, list(args), env)
+    def start(
+        *args: str, env: dict[str, str] | None = None, weee_env: dict[str, str] | None = None
+    ) -> Pane:
+        p = Pane(tmp_path, list(args), env, weee_env)
         started.append(p)
         return p
 
@@ -277,12 +288,86 @@ def test_touchpad_without_pointer_reporting_is_skipped_with_the_reason(pane: Any
     assert tp["status"] == "skip" and "gpm" in tp["summary"]
 
 
-@pytest.mark.skipif(shutil.which("aplay") is not None, reason="aplay is installed here")
 def test_audio_without_alsa_tools_says_it_cannot(pane: Any) -> None:
-    p = pane("--only", "speakers,microphone", "--lang", "en")
+    # a PATH without /usr/bin: as on a stick built without alsa-utils
+    p = pane(
+        "--only", "speakers,microphone", "--lang", "en", weee_env={"PATH": str(Path(WEEE).parent)}
+    )
     doc = p.result()
     assert check(doc, "speakers")["summary"] == "Skipped: aplay is not installed."
     assert check(doc, "microphone")["summary"] == "Skipped: arecord is not installed."
+
+
+needs_alsa = pytest.mark.skipif(shutil.which("aplay") is None, reason="alsa-utils not installed")
+
+
+def sound_card(home: Path, mic: bytes) -> dict[str, str]:
+    """An ALSA "file" PCM as the default device, for real aplay/arecord without a sound
+    card: what is played lands in played.raw, what is recorded comes from mic.raw."""
+    home.mkdir(exist_ok=True)
+    (home / "mic.raw").write_bytes(mic)
+    (home / ".asoundrc").write_text(
+        'pcm.!default {\n  type file\n  slave.pcm "null"\n'
+        f'  file "{home}/played.raw"\n  infile "{home}/mic.raw"\n  format "raw"\n}}\n'
+    )
+    return {"HOME": str(home)}
+
+
+def tone(amplitude: int, seconds: float = 5.0, rate: int = 16000) -> bytes:
+    import math
+    import struct
+
+    count = int(seconds * rate)
+    return b"".join(
+        struct.pack("<h", int(amplitude * math.sin(2 * math.pi * 440 * i / rate)))
+        for i in range(count)
+    )
+
+
+@needs_alsa
+@pytest.mark.parametrize(("answer", "status"), [("y", "pass"), ("n", "fail")])
+def test_speakers_play_a_tone_and_ask(pane: Any, tmp_path: Path, answer: str, status: str) -> None:
+    home = tmp_path / "home"
+    p = pane("--only", "speakers", "--lang", "en", weee_env=sound_card(home, b""))
+    p.wait_for("Did you hear it? y/n")
+    p.text(answer)
+    speakers = check(p.result(), "speakers")
+    assert speakers["status"] == status
+    assert speakers["evidence"]["aplay_exit_status"] == 0
+    # 1.5 s of 16-bit mono at 16 kHz reached the "card"
+    assert (home / "played.raw").stat().st_size == 48000
+
+
+@needs_alsa
+@pytest.mark.parametrize(
+    ("amplitude", "status", "level"),
+    [(16000, "pass", -6.2), (8, "fail", -72.2), (0, "fail", -120.0)],
+    ids=["voice", "hiss", "silence"],
+)
+def test_microphone_records_and_measures_the_level(
+    pane: Any, tmp_path: Path, amplitude: int, status: str, level: float
+) -> None:
+    p = pane(
+        "--only",
+        "microphone",
+        "--lang",
+        "en",
+        weee_env=sound_card(tmp_path / "home", tone(amplitude)),
+    )
+    mic = check(p.result(), "microphone")
+    assert mic["status"] == status, mic
+    assert mic["evidence"]["peak_dbfs"] == pytest.approx(level, abs=0.1)
+
+
+@needs_alsa
+def test_speakers_without_a_sound_card_fail_without_asking(pane: Any, tmp_path: Path) -> None:
+    home = tmp_path / "empty-home"
+    home.mkdir()
+    # no .asoundrc and no /dev/snd: aplay finds no card
+    p = pane("--only", "speakers", "--lang", "en", weee_env={"HOME": str(home)})
+    speakers = check(p.result(), "speakers")
+    assert speakers["status"] == "fail"
+    assert speakers["summary"].startswith("Playing the test tone failed: ")
 
 
 def test_unattended_skips_every_guided_check(pane: Any) -> None:

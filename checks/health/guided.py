@@ -452,12 +452,21 @@ def speakers_check(ctx: CheckContext, _target: Target | None) -> Verdict:
                 )
             )
             played = ctx.run(["aplay", "-q", str(tone)], timeout=15)
+            evidence: dict[str, Any] = {"aplay_exit_status": played.returncode, "tone_hz": 1000}
+            if not played.ok:
+                # nothing was played: asking whether it was heard would only invite a guess
+                error = played.error or played.stderr_text.strip()[-200:] or "aplay failed"
+                evidence["error"] = error
+                return Verdict(
+                    "fail",
+                    msg("speakers.failed", error=error),
+                    evidence,
+                    repair=msg("repair.repair_audio"),
+                )
             heard = term.ask(
                 _ui(ctx.lang, "Did you hear it? y/n ", "L'avez-vous entendu ? o/n "), YES
             )
-    evidence = {"aplay_exit_status": played.returncode, "tone_hz": 1000, "answer": heard}
-    if not played.ok:
-        evidence["error"] = played.error or played.stderr_text.strip()[-200:]
+    evidence["answer"] = heard
     if heard == "yes":
         return Verdict("pass", msg("speakers.ok"), evidence)
     return Verdict("fail", msg("speakers.bad"), evidence, repair=msg("repair.repair_audio"))
