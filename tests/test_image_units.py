@@ -295,3 +295,23 @@ def test_o_direct_falls_back_on_tmpfs(tmp_path: Path) -> None:
             target.close()
     finally:
         path.unlink(missing_ok=True)
+
+
+@needs_bmaptool
+def test_raw_image_with_bmap_reads_only_mapped_spans(
+    bmap_v2: tuple[bytes, bytes], tmp_path: Path
+) -> None:
+    """And a raw image cut short of its bmap fails instead of writing garbage."""
+    raw_bmap, image = bmap_v2
+    (tmp_path / "os.bmap").write_bytes(raw_bmap)
+    (tmp_path / "os.img").write_bytes(image)
+    disk = tmp_path / "disk.img"
+    disk.write_bytes(bytes(len(image)))
+    result = write_image(str(tmp_path / "os.img"), str(disk))
+    assert result.status == "verified", result.error
+    assert disk.read_bytes() == image
+    (tmp_path / "cut.img").write_bytes(image[: 2 << 20])
+    (tmp_path / "cut.bmap").write_bytes(raw_bmap)
+    result = write_image(str(tmp_path / "cut.img"), str(disk))
+    assert result.status == "failed"
+    assert "ends at byte" in (result.error or "")

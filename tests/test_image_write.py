@@ -417,3 +417,14 @@ def test_cli_dry_run_refuses_the_boot_disk(images: Images) -> None:
     assert outcome.exit_code == EXIT_REFUSED
     plan = json.loads(outcome.stdout)
     assert any("running system" in refusal for refusal in plan["refusals"])
+
+
+def test_cli_refusal_still_prints_a_failed_result(images: Images, tmp_path: Path) -> None:
+    """--json always yields the record's image result, even when nothing was written."""
+    outcome = CliRunner().invoke(
+        weee, ["image", str(tmp_path / "missing.img.zst"), str(images.raw), "--yes", "--json"]
+    )
+    assert outcome.exit_code == EXIT_USAGE
+    doc = json.loads(outcome.stdout)
+    assert doc["status"] == "failed" and "no such image file" in doc["error"]
+    assert doc["bytes_written"] == 0 and doc["verification"] == "none"

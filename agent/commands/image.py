@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 
 import click
 
 from agent.errors import RefusedError, UsageError, WeeeError
 from agent.image.errors import ImageError
 from agent.image.progress import ProgressPrinter
+from agent.image.result import ImageResult, now_iso
 from agent.image.writer import check_fits, plan_image, write_image
 
 
@@ -60,6 +62,27 @@ def image(source: str, device: str, bmap_location: str | None, no_bmap: bool,
     Only the blocks a bmap maps are written, each range is checked against its
     checksum, and everything written is read back from the disk and verified.
     """
+    started, clock = now_iso(), time.monotonic()
+    try:
+        _image(source, device, bmap_location, no_bmap, sha256, grow, grow_fs, asset_id,
+               retries, yes, dry_run, as_json)  # fmt: skip
+    except WeeeError as exc:
+        if as_json and not dry_run and not isinstance(exc, _AlreadyReported):
+            # The record wants a result for every attempt, also one refused up front.
+            failed = ImageResult(source=source, device=device, started_at=started,
+                                 ended_at=now_iso(), duration_s=time.monotonic() - clock,
+                                 error=exc.message)  # fmt: skip
+            click.echo(json.dumps(failed.to_dict(), indent=2))
+        raise
+
+
+class _AlreadyReported(WeeeError):
+    """The write ran and printed its own result."""
+
+
+def _image(source: str, device: str, bmap_location: str | None, no_bmap: bool,
+           sha256: str | None, grow: bool, grow_fs: bool, asset_id: str | None, retries: int,
+           yes: bool, dry_run: bool, as_json: bool) -> None:  # fmt: skip
     if bmap_location and no_bmap:
         raise UsageError("--bmap and --no-bmap contradict each other")
     bmap: str | bool | None = False if no_bmap else bmap_location
@@ -106,7 +129,7 @@ def image(source: str, device: str, bmap_location: str | None, no_bmap: bool,
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
     if not result.ok:
-        raise WeeeError(f"FAILED: {result.error}", exit_code=result.exit_code)
+        raise _AlreadyReported(f"FAILED: {result.error}", exit_code=result.exit_code)
     click.echo(
         f"verified: {device} holds {source} ({result.verification}, "
         f"{result.bytes_written} bytes written in {result.duration_s:.1f} s)",

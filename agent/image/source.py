@@ -69,6 +69,8 @@ def open_source(
     except PermissionError:
         raise SourceNotFound(f"{source}: permission denied") from None
     size = os.fstat(raw.fileno()).st_size
+    # Read once, front to back: a larger readahead window keeps the disk streaming.
+    os.posix_fadvise(raw.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
     return OpenedSource(source, io.BufferedReader(raw, buffer_size=STREAM_BUFFER), size)
 
 

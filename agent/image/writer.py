@@ -20,7 +20,13 @@ from agent import __version__
 from agent.errors import EXIT_INCOMPLETE, EXIT_OK, RefusedError, UsageError, WeeeError
 from agent.image import partitions
 from agent.image.bmap import Bmap, BmapInvalid, parse_bmap
-from agent.image.decompress import detect_format, open_decompressor, zstd_content_size
+from agent.image.decompress import (
+    Decompressor,
+    SparseRawStream,
+    detect_format,
+    open_decompressor,
+    zstd_content_size,
+)
 from agent.image.errors import ChecksumMismatch, ImageTooLarge
 from agent.image.pipeline import CHUNK, ProgressFn, bmap_extents, write_and_verify
 from agent.image.result import ImageResult, now_iso
@@ -227,13 +233,19 @@ def write_image(
         check_fits(plan)
 
         target = open_target(device)
-        prefetcher = Prefetcher(plan.source.stream)
-        decompressor = open_decompressor(cast(BinaryIO, prefetcher), plan.fmt)
         if plan.bmap is not None:
             extents = bmap_extents(plan.bmap)
             algorithm = plan.bmap.checksum_type or "sha256"
         else:
             extents, algorithm = None, "sha256"
+        decompressor: Decompressor
+        if plan.bmap is not None and plan.fmt == "raw" and plan.source.http is None and not sha256:
+            spans = [(e.offset, e.offset + e.length) for e in bmap_extents(plan.bmap)]
+            fd = plan.source.stream.fileno()
+            decompressor = SparseRawStream(fd, plan.bmap.image_size, spans)
+        else:
+            prefetcher = Prefetcher(plan.source.stream)
+            decompressor = open_decompressor(cast(BinaryIO, prefetcher), plan.fmt)
         # Named before it runs, so a failed read-back says which check failed.
         result.verification = "bmap-ranges" if plan.bmap is not None else "sha256"
         outcome = write_and_verify(
