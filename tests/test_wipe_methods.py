@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from agent.wipe.firmware import (
     run_firmware_method,
 )
 from agent.wipe.methods import parse_hdparm_identify, select_plan
+from agent.wipe.runner import manufacturer_of
 from checks.system import CommandResult
 
 DATA = Path(__file__).parent / "data" / "wipe"
@@ -226,3 +227,23 @@ def test_failed_ata_erase_removes_the_password() -> None:
     with pytest.raises(FirmwareError):
         run_firmware_method("ata-security-erase", SATA, run=run)
     assert calls[-1][:4] == ("hdparm", "--user-master", "u", "--security-disable")
+
+
+@pytest.mark.parametrize(
+    ("model", "vendor", "maker"),
+    [
+        ("Samsung SSD 860 EVO 500GB", "ATA     ", "Samsung"),
+        ("ST500LM021-1KJ152", "ATA", "Seagate"),
+        ("WDC PC SN530 SDBPNPZ-256G-1002", None, "Western Digital"),
+        ("CT500MX500SSD1", "ATA", "Crucial"),
+        ("HFS256G39TND-N210A", None, "SK hynix"),
+        ("TOSHIBA MQ01ABD100", "ATA", "Toshiba"),
+        ("Ultra USB 3.0", "SanDisk ", "SanDisk"),
+        ("STRANGE DISK", None, None),
+        (None, "0x1af4", None),
+    ],
+)
+def test_report_names_the_maker(model: str | None, vendor: str | None, maker: str | None) -> None:
+    disk = disk_for({"name": "sda", "size_bytes": 1 << 30, "transport": "sata"})
+    disk = replace(disk, model=model, vendor=vendor)
+    assert manufacturer_of(disk) == maker

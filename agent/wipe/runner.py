@@ -143,12 +143,40 @@ def plan_targets(
     return targets
 
 
+# Model-number prefixes of the drive makers found in donated laptops: lsblk's "vendor"
+# is "ATA" for every SATA drive and empty for NVMe, so the model is what names the maker.
+_MAKERS = (
+    ("samsung", "Samsung"), ("wdc", "Western Digital"), ("wd", "Western Digital"),
+    ("western digital", "Western Digital"), ("st", "Seagate"), ("seagate", "Seagate"),
+    ("toshiba", "Toshiba"), ("kioxia", "Kioxia"), ("hgst", "HGST"), ("hitachi", "Hitachi"),
+    ("ct", "Crucial"), ("crucial", "Crucial"), ("micron", "Micron"), ("kingston", "Kingston"),
+    ("sandisk", "SanDisk"), ("intel", "Intel"), ("sk hynix", "SK hynix"), ("hfs", "SK hynix"),
+    ("liteon", "Lite-On"), ("lite-on", "Lite-On"), ("adata", "ADATA"), ("transcend", "Transcend"),
+    ("apple", "Apple"), ("lenovo", "Lenovo"), ("hp", "HP"), ("qemu", "QEMU"),
+)  # fmt: skip
+
+
+def manufacturer_of(disk: Disk) -> str | None:
+    vendor = (disk.vendor or "").strip()
+    if vendor and vendor.upper() != "ATA" and not vendor.startswith("0x"):
+        return vendor
+    model = (disk.model or "").lower()
+    for prefix, name in sorted(_MAKERS, key=lambda m: -len(m[0])):
+        after = model[len(prefix) : len(prefix) + 1]
+        # short prefixes ("st", "ct", "hfs") only count before a digit or a separator
+        if model.startswith(prefix) and (
+            len(prefix) > 3 or after in ("", " ", "-", "_") or after.isdigit()
+        ):
+            return name
+    return None
+
+
 def media_of(disk: Disk | None, path: str) -> Media:
     if disk is None:
         return Media(path, None, None, None, "other", "other", 0, 512)
     return Media(
         device=disk.path,
-        manufacturer=disk.vendor if disk.vendor and not disk.vendor.startswith("0x") else None,
+        manufacturer=manufacturer_of(disk),
         model=disk.model,
         serial=disk.serial,
         type=disk.media_type,
