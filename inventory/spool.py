@@ -112,7 +112,11 @@ class Spool:
 
     def _ensure_dirs(self) -> None:
         for directory in (self.root, self.records_dir, self.sent_dir, self.rejected_dir):
-            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if not directory.is_dir():
+                directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+                # a new directory's own name must be durable too, or a power cut could
+                # take it away with the fsync'd records inside
+                fsync_dir(directory.parent)
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
