@@ -494,6 +494,13 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "en": "Kit incomplete: {missing}.",
         "fr": "Kit incomplet : {missing}.",
     },
+    "kit.item.mouse": {"en": "mouse", "fr": "souris"},
+    "kit.item.mouse-no-answer": {"en": "mouse (does not answer)", "fr": "souris (ne répond pas)"},
+    "kit.item.mouse-unconfirmed": {"en": "mouse (not confirmed)", "fr": "souris (non confirmée)"},
+    "kit.item.sleeve": {"en": "sleeve", "fr": "housse"},
+    "kit.item.sleeve-unconfirmed": {"en": "sleeve (not confirmed)", "fr": "housse (non confirmée)"},
+    "kit.item.modem": {"en": "4G key", "fr": "clé 4G"},
+    "kit.item.sim": {"en": "SIM in the 4G key", "fr": "carte SIM dans la clé 4G"},
     # --- repairs ---
     "repair.replace_hdd_with_ssd": {
         "en": "replace the HDD with an SSD",

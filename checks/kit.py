@@ -177,6 +177,8 @@ class Kit:
     sleeve: bool | None  # confirmed by the technician; None: not asked
     usb_devices: list[dict[str, str]]
     complete: bool
+    # what is missing, as ids (mouse, mouse-no-answer, mouse-unconfirmed, sleeve,
+    # sleeve-unconfirmed, modem, sim): the verdict names them in the reader's language
     missing: list[str]
 
     def to_dict(self) -> dict[str, Any]:
@@ -206,15 +208,15 @@ def build_kit(
     if mouse is None:
         missing.append("mouse")
     elif mouse_confirmed is False:
-        missing.append("mouse (does not answer)")
+        missing.append("mouse-no-answer")
     elif mouse_confirmed is None:
-        missing.append("mouse (not confirmed)")
+        missing.append("mouse-unconfirmed")
     if sleeve is not True:
-        missing.append("sleeve" if sleeve is False else "sleeve (not confirmed)")
+        missing.append("sleeve" if sleeve is False else "sleeve-unconfirmed")
     if modem is None and want_modem:
-        missing.append("4G key")
+        missing.append("modem")
     elif modem is not None and modem.queried_with == "mmcli" and modem.sim_present is False:
-        missing.append("SIM in the 4G key")
+        missing.append("sim")
     return Kit(
         mouse=mouse,
         modem=asdict(modem) if modem else None,

@@ -141,7 +141,7 @@ def test_kit_object(make_capture: CaptureFactory) -> None:
     assert doc["modem"]["imei"] == "867648043678091"
     assert json.loads(json.dumps(doc)) == doc  # ready for the record
     unconfirmed = build_kit(devices, modem, mouse_confirmed=None, sleeve=None)
-    assert unconfirmed.missing == ["mouse (not confirmed)", "sleeve (not confirmed)"]
+    assert unconfirmed.missing == ["mouse-unconfirmed", "sleeve-unconfirmed"]
     no_mouse = build_kit(
         [d for d in devices if not is_mouse(d)],
         None,
@@ -149,7 +149,7 @@ def test_kit_object(make_capture: CaptureFactory) -> None:
         sleeve=True,
         want_modem=True,
     )
-    assert no_mouse.missing == ["mouse", "4G key"]
+    assert no_mouse.missing == ["mouse", "modem"]
 
 
 def test_kit_check_from_a_capture(make_capture: CaptureFactory) -> None:
@@ -186,3 +186,76 @@ def test_kit_check_unattended_records_usb_ids_and_asks_mmcli(make_capture: Captu
     assert outcome.kit["modem"]["imei"] == "867648043678091"
     assert ["mmcli", "-L", "-J"] in runner.calls
     assert outcome.to_dict()["kit"] == outcome.kit
+
+
+def test_kit_guided_on_a_terminal(make_capture: CaptureFactory) -> None:
+    """The technician's side, on a real pseudo-terminal: the kit mouse moves over every
+    zone and clicks, then the sleeve is confirmed with one key."""
+    import fcntl
+    import os
+    import pty
+    import struct
+    import termios
+    import threading
+    import time
+
+    from checks.health.terminal import Terminal
+    from checks.source import LiveSource
+
+    master, slave = pty.openpty()
+    cols, rows = 120, 40
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+    shown: list[bytes] = []
+    stop = threading.Event()
+
+    def drain() -> None:  # the screen: read everything the check draws
+        while not stop.is_set():
+            try:
+                shown.append(os.read(master, 65536))
+            except OSError:
+                return
+
+    def wait_for(text: str) -> None:
+        deadline = time.monotonic() + 10
+        while text.encode() not in b"".join(shown):
+            assert time.monotonic() < deadline, f"{text!r} never shown"
+            time.sleep(0.02)
+
+    def technician() -> None:
+        wait_for("Kit mouse")
+        height, width = (rows - 3) // 3, cols // 3
+        for r in range(3):
+            for c in range(3):
+                os.write(master, f"\x1b[<35;{c * width + 5};{3 + r * height + 2}M".encode())
+        os.write(master, b"\x1b[<0;5;5M\x1b[<0;5;5m\x1b[<2;5;5M")
+        wait_for("sleeve")
+        os.write(master, b"y")
+
+    reader = threading.Thread(target=drain, daemon=True)
+    helper = threading.Thread(target=technician, daemon=True)
+    reader.start()
+    helper.start()
+    try:
+        term = Terminal(fd=slave)
+        source = LiveSource(make_capture(usb_tree()), run_tools=False)
+        outcome = run_health_checks(
+            build_report(source),
+            source,
+            load_default_policy(),
+            only=["kit"],
+            run=Mmcli(),
+            unattended=False,
+            terminal=term,
+        )
+    finally:
+        stop.set()
+        helper.join(timeout=5)
+        os.close(slave)
+        os.close(master)
+    [result] = outcome.results
+    assert result.status == "pass", result.verdict.message.render("en")
+    assert outcome.kit is not None
+    assert outcome.kit["mouse"]["confirmed"] is True and outcome.kit["sleeve"] is True
+    assert result.verdict.message.render("en") == (
+        "Kit complete: mouse 046d:c077, sleeve, 4G key 12d1:1506."
+    )

@@ -138,7 +138,8 @@ def _kit(ctx: CheckContext, _t: Target | None) -> Verdict:
         if kit.modem:
             items.append("4G key " + str(kit.modem.get("usb_id")))
         return Verdict("pass", msg("kit.ok", items=", ".join(items)), evidence)
-    return Verdict("warn", msg("kit.incomplete", missing=", ".join(kit.missing)), evidence)
+    missing = [msg(f"kit.item.{item}") for item in kit.missing]
+    return Verdict("warn", msg("kit.incomplete", missing=missing), evidence)
 
 
 LIVE = Requires(live=True)
