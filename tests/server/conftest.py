@@ -32,6 +32,10 @@ from django.conf import settings  # noqa: E402
 
 # PBKDF2 at its production cost takes ~0.3 s per user created; the tests create many
 settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+    # pytest-django creates and drops this database: one per run, so two runs (or the
+    # suite and the benchmark) on the same server never drop each other's
+    settings.DATABASES["default"]["TEST"] = {"NAME": f"test_weee_{os.getpid()}"}
 
 
 @pytest.fixture
