@@ -131,7 +131,7 @@ def check(
     policy = load_policy(policy_file)
 
     terminal = Terminal() if (not unattended and Terminal.available()) else None
-    progress = _Progress(enabled=sys.stderr.isatty() and not as_json or sys.stderr.isatty())
+    progress = _Progress(enabled=sys.stderr.isatty())
     interactive_ids: set[str] = set()
 
     def on_start(p: Planned) -> None:
@@ -149,17 +149,15 @@ def check(
         report = build_report(source)
         extra_run: dict[str, Any] = {}
         if layout:
+            import dataclasses
             from functools import partial
 
             from checks.health import guided
 
-            specs = [
-                c
-                if c.id != "keyboard"
-                else type(c)(**{**c.__dict__, "run": partial(guided.keyboard_check, layout=layout)})
-                for c in CHECKS
+            drawn = partial(guided.keyboard_check, layout=layout)
+            extra_run["specs"] = [
+                dataclasses.replace(c, run=drawn) if c.id == "keyboard" else c for c in CHECKS
             ]
-            extra_run["specs"] = specs
         outcome = run_health_checks(
             report,
             source,

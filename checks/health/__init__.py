@@ -84,17 +84,16 @@ def run_health_checks(
 ) -> CheckOutcome:
     """Plan, run and grade the checks; ``context`` overrides CheckContext fields (fakes
     in tests: ``run=``, ``which=``)."""
+    settings: dict[str, Any] = {"live": source.live, "is_root": os.geteuid() == 0, **context}
     ctx = CheckContext(
         report=report,
         source=source,
         policy=policy,
         lang=lang,
-        live=source.live,
-        is_root=os.geteuid() == 0,
         unattended=unattended,
         terminal=terminal,
         progress=progress,
-        **context,
+        **settings,
     )
     started = datetime.now(UTC).isoformat(timespec="seconds")
     t0 = time.monotonic()
