@@ -100,6 +100,16 @@ class SpoolEntry:
     answer: dict[str, Any] | None  # the server's answer for sent/rejected records
 
 
+def _read_marker(path: Path) -> dict[str, Any]:
+    """A marker's server answer; a marker is written atomically, but a stick can rot, and
+    the state it stands for (sent/rejected) is what matters, not its content."""
+    try:
+        answer = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError) as exc:
+        return {"error": f"unreadable marker {path.name}: {exc}"}
+    return answer if isinstance(answer, dict) else {"error": f"unexpected marker {path.name}"}
+
+
 class Spool:
     def __init__(self, root: Path, *, checkpoint: Checkpoint = _no_checkpoint) -> None:
         self.root = Path(root)
@@ -215,7 +225,7 @@ class Spool:
                 state, marker = "sent", sent[record_id]
             elif record_id in rejected:
                 state, marker = "rejected", rejected[record_id]
-            answer = json.loads(marker.read_text("utf-8")) if marker else None
+            answer = _read_marker(marker) if marker else None
             out.append(SpoolEntry(seq, record_id, path, state, answer))
         return out
 

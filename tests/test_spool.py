@@ -87,6 +87,15 @@ def test_sent_and_rejected_states(tmp_path: Path, docs: list[dict[str, Any]]) ->
         spool.mark_sent("00000000-0000-4000-8000-999999999999", {})
 
 
+def test_a_rotten_marker_keeps_its_state(tmp_path: Path, docs: list[dict[str, Any]]) -> None:
+    spool = Spool(tmp_path)
+    spool.add(docs[0])
+    spool.mark_sent(docs[0]["record"]["record_id"], {"status": "stored"})
+    (spool.sent_dir / f"{docs[0]['record']['record_id']}.json").write_bytes(b"\xff{")
+    (entry,) = spool.entries()
+    assert entry.state == "sent" and "unreadable marker" in str(entry.answer)
+
+
 def test_load_detects_a_file_damaged_on_the_stick(
     tmp_path: Path, docs: list[dict[str, Any]]
 ) -> None:
