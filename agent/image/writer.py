@@ -27,7 +27,7 @@ from agent.image.decompress import (
     open_decompressor,
     zstd_content_size,
 )
-from agent.image.errors import ChecksumMismatch, ImageTooLarge
+from agent.image.errors import ChecksumMismatch, CorruptImage, ImageTooLarge
 from agent.image.pipeline import CHUNK, ProgressFn, bmap_extents, write_and_verify
 from agent.image.result import ImageResult, now_iso
 from agent.image.source import (
@@ -256,6 +256,8 @@ def write_image(
         )  # fmt: skip
         result.bytes_written = outcome.bytes_written
         result.image_bytes = outcome.image_bytes
+        if outcome.image_bytes == 0:
+            raise CorruptImage(f"{source}: the image is empty")
         result.sha256 = outcome.sha256
         if sha256 is not None and outcome.sha256 != sha256.lower():
             result.sha256 = None  # not the digest of the image that was meant
