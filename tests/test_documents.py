@@ -300,3 +300,24 @@ def test_a4_sheet_of_labels(tmp_path: Path) -> None:
     assert sorted(qr_codes(first)) == [f"https://db.example.org/a/{a}" for a in ids[:19]]
     assert sorted(qr_codes(second)) == [f"https://db.example.org/a/{a}" for a in ids[19:]]
     assert all(a in pdf_text(out) for a in ids)
+
+
+def test_documents_render_into_a_stream_for_the_server() -> None:
+    # the programme database serves them from memory (inventory.server.programme.documents)
+    from io import BytesIO
+
+    from test_record_samples import test_key
+
+    from inventory.documents.certificate import render_batch_summary, render_certificates
+    from inventory.documents.labels import LabelItem, render_labels
+    from inventory.signing import sign_record
+
+    docs = [sign_record(sample_record(n), test_key()) for n in range(2)]
+    for render in (
+        lambda out: render_certificates(docs, out),
+        lambda out: render_batch_summary(docs, out),
+        lambda out: render_labels([LabelItem("W-1", "W-1")], out, layout="a4"),
+    ):
+        stream = BytesIO()
+        render(stream)
+        assert stream.getvalue().startswith(b"%PDF-") and len(stream.getvalue()) > 1000
