@@ -146,3 +146,16 @@ def test_every_smartctl_recording_has_expected_values() -> None:
     if not found:
         pytest.skip("smartctl recordings not available")
     assert found == set(EXPECTED)
+
+
+def test_broken_lsblk_falls_back_to_the_smartctl_files(make_capture: CaptureFactory) -> None:
+    capture = make_capture(
+        {
+            "cmd/lsblk.json": b"lsblk: failed to access sysfs directory",
+            "cmd/smartctl/sda.json": fixture_path("smartctl", "scrutiny-smart-ata.json"),
+            "cmd/smartctl/nvme0n1.json": fixture_path("smartctl", "scrutiny-smart-nvme.json"),
+        }
+    )
+    report = build_report(CaptureSource(capture))
+    assert sorted(d.name for d in report.storage) == ["nvme0n1", "sda"]
+    assert any(g.what == "storage" for g in report.gaps)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 
+from checks.probe.tools import SKIP_DISK_PREFIXES, smartctl_argv, smartctl_key
 from checks.source import Output, Source
 from checks.system import DEFAULT_TIMEOUT
 
@@ -36,6 +37,13 @@ class PrefetchSource(Source):
         if inner.live:
             for key, argv in EARLY_COMMANDS.items():
                 self._futures[key] = pool.submit(inner.command, key, argv)
+            # smartctl is the slowest tool on a laptop with a spinning disk: it starts
+            # now for every whole disk the kernel lists, not after lsblk has answered.
+            # A disk lsblk does not list is never asked for, and its output never used.
+            for name in inner.listdir("sys/block"):
+                if not name.startswith(SKIP_DISK_PREFIXES):
+                    key = smartctl_key(name)
+                    self._futures[key] = pool.submit(inner.command, key, smartctl_argv(name))
 
     def read(self, key: str) -> bytes | None:
         return self.inner.read(key)

@@ -12,12 +12,9 @@ from dataclasses import dataclass, field
 
 from checks.identity import clean_serial
 from checks.probe.model import NvmeHealth, Smart, StorageDevice
+from checks.probe.tools import SKIP_DISK_PREFIXES, SMARTCTL_TIMEOUT, smartctl_argv, smartctl_key
 from checks.probe.values import get_path, parse_size, raw_text, text, to_int
 from checks.source import Source
-
-# Not drives a laptop was donated with: RAM disks, loop files, optical, device-mapper
-_SKIP_PREFIXES = ("loop", "zram", "ram", "sr", "fd", "md", "dm-", "nbd", "rbd", "nullb")
-SMARTCTL_TIMEOUT = 30.0
 
 
 @dataclass
@@ -86,7 +83,7 @@ def parse_lsblk(raw: bytes | str) -> list[LsblkDisk]:
         if dev.get("type") != "disk":
             continue
         name = raw_text(dev.get("kname")) or raw_text(dev.get("name"))
-        if name is None or "/" in name or name.startswith(_SKIP_PREFIXES):
+        if name is None or "/" in name or name.startswith(SKIP_DISK_PREFIXES):
             continue
         size = parse_size(dev.get("size"))
         disks.append(
@@ -309,13 +306,19 @@ def merge_disk(name: str, disk: LsblkDisk | None, smart: SmartctlInfo | None) ->
 
 
 def _read_smartctl(source: Source, name: str) -> SmartctlInfo | None:
-    key = f"cmd/smartctl/{name}.json"
-    out = source.command(
-        key, ["smartctl", "--json=c", "--xall", f"/dev/{name}"], timeout=SMARTCTL_TIMEOUT
-    )
+    out = source.command(smartctl_key(name), smartctl_argv(name), timeout=SMARTCTL_TIMEOUT)
     if out is None or not out.stdout.strip():
         return None
     return parse_smartctl(out.stdout, out.returncode)
+
+
+def _read_all_smartctl(source: Source, names: list[str]) -> dict[str, SmartctlInfo | None]:
+    # smartctl on a sleeping HDD or a slow USB bridge can take seconds: one at a time
+    # would add them all up on the bench, so drives are asked in parallel.
+    if not names:
+        return {}
+    with ThreadPoolExecutor(max_workers=min(8, len(names))) as pool:
+        return dict(zip(names, pool.map(lambda n: _read_smartctl(source, n), names), strict=True))
 
 
 def read_storage(source: Source) -> list[StorageDevice]:
@@ -323,15 +326,18 @@ def read_storage(source: Source) -> list[StorageDevice]:
     disks = parse_lsblk(out.stdout) if out is not None else []
     if out is not None and out.stdout.strip() and not disks:
         source.note_gap("storage", "lsblk listed no disks")
-    names = [d.name for d in disks]
-    if not source.live:
-        # captures may hold smartctl files for disks lsblk did not list (or no lsblk)
-        for entry in source.listdir("cmd/smartctl"):
-            if entry.endswith(".json") and entry[:-5] not in names and "/" not in entry:
-                names.append(entry[:-5])
-    # smartctl on a sleeping HDD or a slow USB bridge can take seconds: one at a time
-    # would add them all up on the bench, so drives are asked in parallel.
-    with ThreadPoolExecutor(max_workers=min(8, max(1, len(names)))) as pool:
-        smart = dict(zip(names, pool.map(lambda n: _read_smartctl(source, n), names), strict=True))
+    if disks:
+        names = [d.name for d in disks]
+        smart = _read_all_smartctl(source, names)
+    else:
+        # No lsblk: the disks are those smartctl answered for; live, the kernel's list,
+        # in a capture, the smartctl files (so a capture replays to the same disks).
+        if source.live:
+            candidates = source.listdir("sys/block")
+        else:
+            candidates = [e[:-5] for e in source.listdir("cmd/smartctl") if e.endswith(".json")]
+        candidates = [n for n in candidates if n and not n.startswith(SKIP_DISK_PREFIXES)]
+        smart = _read_all_smartctl(source, candidates)
+        names = [n for n in candidates if smart.get(n) is not None]
     by_name = {d.name: d for d in disks}
     return [merge_disk(n, by_name.get(n), smart.get(n)) for n in names]
