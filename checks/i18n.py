@@ -490,6 +490,10 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "en": "Kit complete: {items}.",
         "fr": "Kit complet : {items}.",
     },
+    "kit.recorded": {
+        "en": "Kit plugged in and recorded: {items} (to be confirmed by the technician).",
+        "fr": "Kit branché et enregistré : {items} (à confirmer par le technicien).",
+    },
     "kit.incomplete": {
         "en": "Kit incomplete: {missing}.",
         "fr": "Kit incomplet : {missing}.",

@@ -14,7 +14,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from checks.health.model import Runner
+from checks.health.model import CheckContext, Runner, Target, Verdict
+from checks.i18n import msg
 from checks.source import Source
 
 USB_ROOT = "sys/bus/usb/devices"
@@ -225,3 +226,68 @@ def build_kit(
         complete=not missing,
         missing=missing,
     )
+
+
+# --- the checks --------------------------------------------------------------------------
+
+
+def _plugged(ctx: CheckContext) -> tuple[list[UsbDeviceInfo], ModemInfo | None]:
+    devices = read_usb_devices(ctx.source)
+    modem_usb = next((d for d in devices if is_modem(d)), None)
+    if ctx.live:
+        return devices, query_modem(ctx.run, modem_usb)
+    note = "from a capture"
+    return devices, ModemInfo(modem_usb.usb_id, modem_usb.name, note=note) if modem_usb else None
+
+
+def _items(kit: Kit) -> str:
+    items = ["mouse " + str((kit.mouse or {}).get("usb_id"))] if kit.mouse else []
+    if kit.sleeve:
+        items.append("sleeve")
+    if kit.modem:
+        items.append("4G key " + str(kit.modem.get("usb_id")))
+    return ", ".join(items)
+
+
+def kit_check(ctx: CheckContext, _target: Target | None) -> Verdict:
+    """Automatic part: what is plugged in, recorded (confirmations come from kit.confirm)."""
+    devices, modem = _plugged(ctx)
+    kit = build_kit(devices, modem, mouse_confirmed=None, sleeve=None)
+    if ctx.kit is None:  # a confirmed kit from kit.confirm is never replaced
+        ctx.kit = kit.to_dict()
+    evidence = kit.to_dict()
+    if kit.mouse is None:
+        return Verdict("warn", msg("kit.incomplete", missing=[msg("kit.item.mouse")]), evidence)
+    return Verdict("pass", msg("kit.recorded", items=_items(kit)), evidence)
+
+
+def kit_confirm_check(ctx: CheckContext, _target: Target | None) -> Verdict:
+    """Guided part: the technician uses the kit mouse and confirms the sleeve."""
+    from checks.health import guided
+
+    term = ctx.terminal
+    if term is None:  # the runner skips terminal checks without one
+        raise RuntimeError("no terminal")
+    devices, modem = _plugged(ctx)
+    mouse_confirmed: bool | None = None
+    if any(is_mouse(d) for d in devices):
+        title = guided._ui(
+            ctx.lang,
+            "Kit mouse (use the mouse, not the touchpad).",
+            "Souris du kit (la souris, pas le pavé tactile).",
+        )
+        result = guided.pointer_test(term, ctx.lang, title)
+        mouse_confirmed = result.outcome == "complete"
+    with term:
+        term.clear()
+        question = guided._ui(
+            ctx.lang, "Is the sleeve in the kit? y/n ", "La housse est-elle dans le kit ? o/n "
+        )
+        sleeve = term.ask(question, guided.YES) == "yes"
+    kit = build_kit(devices, modem, mouse_confirmed=mouse_confirmed, sleeve=sleeve)
+    ctx.kit = kit.to_dict()
+    evidence = kit.to_dict()
+    if kit.complete:
+        return Verdict("pass", msg("kit.ok", items=_items(kit)), evidence)
+    missing = [msg(f"kit.item.{item}") for item in kit.missing]
+    return Verdict("warn", msg("kit.incomplete", missing=missing), evidence)

@@ -153,11 +153,27 @@ def test_kit_object(make_capture: CaptureFactory) -> None:
 
 
 def test_kit_check_from_a_capture(make_capture: CaptureFactory) -> None:
-    """The kit check is for the live bench; from a capture it is skipped, with the reason."""
+    """The kit checks are for the live bench; from a capture they are skipped, with the reason."""
     source = CaptureSource(make_capture(usb_tree()))
     outcome = run_health_checks(build_report(source), source, load_default_policy(), only=["kit"])
-    [result] = outcome.results
-    assert result.status == "skip" and outcome.kit is None
+    assert [r.status for r in outcome.results] == ["skip", "skip"] and outcome.kit is None
+
+
+def test_no_mouse_plugged_in(make_capture: CaptureFactory) -> None:
+    from checks.source import LiveSource
+
+    tree = {k: v for k, v in usb_tree().items() if "/1-1" not in k}
+    source = LiveSource(make_capture(tree), run_tools=False)
+    outcome = run_health_checks(
+        build_report(source),
+        source,
+        load_default_policy(),
+        only=["kit"],
+        run=Mmcli(),
+        unattended=True,
+    )
+    assert outcome.results[0].status == "warn"
+    assert outcome.results[0].verdict.message.render("fr") == "Kit incomplet : souris."
 
 
 def test_kit_check_unattended_records_usb_ids_and_asks_mmcli(make_capture: CaptureFactory) -> None:
@@ -175,13 +191,16 @@ def test_kit_check_unattended_records_usb_ids_and_asks_mmcli(make_capture: Captu
         run=runner,
         unattended=True,
     )
-    [result] = outcome.results
-    assert result.status == "warn"
-    assert (
-        result.verdict.message.render("en")
-        == "Kit incomplete: mouse (not confirmed), sleeve (not confirmed)."
+    assert [r.id for r in outcome.results] == ["kit", "kit.confirm"]
+    result, confirm = outcome.results
+    assert result.status == "pass"
+    assert result.verdict.message.render("en") == (
+        "Kit plugged in and recorded: mouse 046d:c077, 4G key 12d1:1506 "
+        "(to be confirmed by the technician)."
     )
+    assert confirm.status == "skip"  # unattended
     assert outcome.kit is not None
+    assert outcome.kit["missing"] == ["mouse-unconfirmed", "sleeve-unconfirmed"]
     assert outcome.kit["mouse"]["usb_id"] == "046d:c077"
     assert outcome.kit["modem"]["imei"] == "867648043678091"
     assert ["mmcli", "-L", "-J"] in runner.calls
@@ -242,7 +261,7 @@ def test_kit_guided_on_a_terminal(make_capture: CaptureFactory) -> None:
             build_report(source),
             source,
             load_default_policy(),
-            only=["kit"],
+            only=["kit.confirm"],
             run=Mmcli(),
             unattended=False,
             terminal=term,

@@ -9,7 +9,6 @@ from __future__ import annotations
 from checks.health import battery, cpu, guided, memory, peripherals, storage
 from checks.health.model import CheckContext, CheckSpec, Requires, Target, Verdict
 from checks.i18n import Msg, msg
-from checks.kit import ModemInfo, build_kit, is_modem, is_mouse, query_modem, read_usb_devices
 from checks.system import which
 
 
@@ -94,52 +93,17 @@ def _usb(ctx: CheckContext, _t: Target | None) -> Verdict:
     return peripherals.usb_verdict(ctx.source)
 
 
-def _kit(ctx: CheckContext, _t: Target | None) -> Verdict:
-    devices = read_usb_devices(ctx.source)
-    modem_usb = next((d for d in devices if is_modem(d)), None)
-    modem: ModemInfo | None
-    if ctx.live:
-        modem = query_modem(ctx.run, modem_usb)
-    else:
-        modem = (
-            ModemInfo(modem_usb.usb_id, modem_usb.name, note="from a capture")
-            if modem_usb
-            else None
-        )
-    mouse_confirmed: bool | None = None
-    sleeve: bool | None = None
-    if ctx.terminal is not None and not ctx.unattended:
-        if any(is_mouse(d) for d in devices):
-            title = guided._ui(
-                ctx.lang,
-                "Kit mouse (use the mouse, not the touchpad).",
-                "Souris du kit (la souris, pas le pavé).",
-            )
-            result = guided.pointer_test(ctx.terminal, ctx.lang, title)
-            mouse_confirmed = result.outcome == "complete"
-        with ctx.terminal as term:
-            term.clear()
-            sleeve = (
-                term.ask(
-                    guided._ui(
-                        ctx.lang,
-                        "Is the sleeve in the kit? y/n ",
-                        "La housse est-elle dans le kit ? o/n ",
-                    ),
-                    guided.YES,
-                )
-                == "yes"
-            )
-    kit = build_kit(devices, modem, mouse_confirmed=mouse_confirmed, sleeve=sleeve)
-    ctx.kit = kit.to_dict()
-    evidence = kit.to_dict()
-    if kit.complete:
-        items = ["mouse " + (kit.mouse or {}).get("usb_id", "?"), "sleeve"]
-        if kit.modem:
-            items.append("4G key " + str(kit.modem.get("usb_id")))
-        return Verdict("pass", msg("kit.ok", items=", ".join(items)), evidence)
-    missing = [msg(f"kit.item.{item}") for item in kit.missing]
-    return Verdict("warn", msg("kit.incomplete", missing=missing), evidence)
+def _kit(ctx: CheckContext, t: Target | None) -> Verdict:
+    # imported here: checks.kit builds on checks.health.model (no import cycle)
+    from checks.kit import kit_check
+
+    return kit_check(ctx, t)
+
+
+def _kit_confirm(ctx: CheckContext, t: Target | None) -> Verdict:
+    from checks.kit import kit_confirm_check
+
+    return kit_confirm_check(ctx, t)
 
 
 LIVE = Requires(live=True)
@@ -271,9 +235,18 @@ CHECKS: list[CheckSpec] = [
         "kit",
         "kit",
         _kit,
-        estimated_s=20,
+        estimated_s=1,
         requires=LIVE,
-        title="mouse and 4G key USB ids, mouse and sleeve confirmed",
+        title="mouse and 4G key plugged in: USB ids, modem IMEI and SIM (mmcli)",
+    ),
+    CheckSpec(
+        "kit.confirm",
+        "kit",
+        _kit_confirm,
+        estimated_s=20,
+        requires=TERMINAL,
+        interactive=True,
+        title="kit mouse clicks and moves, sleeve confirmed by the technician",
     ),
 ]
 
