@@ -251,13 +251,27 @@ def to_json_value(value: Any) -> Any:
         return {str(k): to_json_value(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [to_json_value(v) for v in value]
-    if isinstance(value, bool) or value is None or isinstance(value, str | int):
+    if isinstance(value, str):
+        # A lone surrogate (from a surrogateescape'd firmware string) has no UTF-8 form,
+        # so it could not be signed; it becomes U+FFFD like other undecodable bytes.
+        if _has_surrogate(value):
+            return "".join("\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c for c in value)
+        return value
+    if isinstance(value, bool) or value is None or isinstance(value, int):
         return value
     if isinstance(value, float):
         if not math.isfinite(value):
             raise ValueError(f"{value} cannot be written to a record (not a finite number)")
         return round(value, FLOAT_DECIMALS)
     raise TypeError(f"{type(value).__name__} cannot be written to a record")
+
+
+def _has_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def utc_now() -> str:
