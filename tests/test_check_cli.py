@@ -171,3 +171,19 @@ def test_default_policy_is_printable() -> None:
     result = run("--default-policy")
     assert result.output.startswith("# weee programme policy")
     assert "[storage.ata.current_pending_sectors]" in result.output
+
+
+def test_output_validates_against_the_record_schema(laptop: Path) -> None:
+    """The record carries this output as its ``checks``: it must satisfy the published
+    JSON Schema's checkOutput definition."""
+    import jsonschema
+
+    from tests.conftest import REPO
+
+    schema_path = REPO / "inventory" / "schema" / "record-1.schema.json"
+    if not schema_path.exists():
+        pytest.skip("record schema not published yet")
+    schema = json.loads(schema_path.read_text())
+    check_output = {"$defs": schema["$defs"], "$ref": "#/$defs/checkOutput"}
+    doc = json.loads(run("--from", str(laptop), "--json", "--unattended").output)
+    jsonschema.validate(doc, check_output)
