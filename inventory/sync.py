@@ -325,5 +325,8 @@ def _settle(
         401: "the bench token is missing, wrong or revoked (weee sync --token ... --save)",
         403: "the server has another public key for this bench: register this bench's key",
     }
-    hint = hints.get(response.status, "check --server: this URL does not take records")
+    if 300 <= response.status < 400:
+        hint = "the server redirects (http to https?): give --server the final URL"
+    else:
+        hint = hints.get(response.status, "check --server: this URL does not take records")
     raise SyncStopped("config", f"HTTP {response.status} {why}: {hint}")

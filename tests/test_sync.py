@@ -647,3 +647,11 @@ def test_a_server_that_is_not_a_url_is_a_usage_error(tmp_path: Path) -> None:
     args = ["sync", "--dir", str(tmp_path), "--server", "db.example.org", "--token", "t"]
     done = CliRunner().invoke(main, args)
     assert done.exit_code == EXIT_USAGE and "expected http(s)://" in done.output
+
+
+def test_a_redirect_is_not_followed_with_the_token(tmp_path: Path) -> None:
+    bench = init_bench(tmp_path, name="b")
+    spool = spool_of(tmp_path, laptop_records(bench, 1))
+    transport = ScriptedTransport(HttpResponse(301, b""))
+    with pytest.raises(SyncStopped, match="redirects"):
+        sync_spool(spool, server="http://db.example.org", token="t", transport=transport)
