@@ -17,12 +17,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
-from agent.blockdev import _mount_device, read_facts, underlying_disks
-from agent.commands.wipe import wipe
-from agent.errors import EXIT_INCOMPLETE, EXIT_OK, EXIT_REFUSED
-from agent.wipe.journal import Journal
-from tests.test_wipe_engine import (
+from test_wipe_engine import (
     MARKER,
     LoopFactory,
     attach_loops,
@@ -31,6 +26,11 @@ from tests.test_wipe_engine import (
     plant_marker,
     read_all,
 )
+
+from agent.blockdev import _mount_device, read_facts, underlying_disks
+from agent.commands.wipe import wipe
+from agent.errors import EXIT_INCOMPLETE, EXIT_OK, EXIT_REFUSED
+from agent.wipe.journal import Journal
 
 WEEE = str(Path(sys.executable).parent / "weee")
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_wipe_engine import assert_dm_error_report
 from vm.harness import (
     BlkdebugRule,
     Drive,
@@ -46,6 +47,12 @@ run nvme /dev/nvme0n1 --method firmware --yes
 run sata "$SATA" --yes --verify full
 run usb-default --dry-run
 run usb "$USB" --yes --pattern zero --verify sample
+modprobe loop 2> /dev/null; modprobe dm_mod 2> /dev/null
+if dmsetup version > /dev/null 2>&1; then
+  python3 /weee/tests/data/wipe/scenarios/dm_error.py > /out/dm.json 2> /out/dm.err
+else
+  echo "no device-mapper in the guest" > /out/dm.err
+fi
 ls $J/active > /out/active.txt
 echo wipe-vm-done
 """
@@ -155,3 +162,11 @@ def test_usb_stick_only_when_named(vm: tuple[VMResult, dict[str, Path]]) -> None
 
 def test_every_journal_entry_was_filed(vm: tuple[VMResult, dict[str, Path]]) -> None:
     assert (vm[0].share_dir / "active.txt").read_text().split() == []
+
+
+def test_dm_error_segment_fails_the_erasure(vm: tuple[VMResult, dict[str, Path]]) -> None:
+    """Real EIO from a device-mapper ``error`` target (the host kernel may lack dm)."""
+    share = vm[0].share_dir
+    text = (share / "dm.json").read_text() if (share / "dm.json").exists() else ""
+    assert text.strip(), (share / "dm.err").read_text()[-3000:]
+    assert_dm_error_report(json.loads(text))
