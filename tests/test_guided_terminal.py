@@ -154,8 +154,8 @@ TMUX_NAMES = {
 }
 
 
-def press_us_keyboard(p: Pane, skip: set[str]) -> None:
-    for row in LAYOUTS["us"]:
+def press_keyboard(p: Pane, skip: set[str], layout: str = "us") -> None:
+    for row in LAYOUTS[layout]:
         for key in row:
             if key.label in skip:
                 continue
@@ -181,7 +181,7 @@ def test_keyboard_lists_the_keys_that_did_not_answer(pane: Any) -> None:
     p = pane("--only", "keyboard", "--lang", "en", "--layout", "us")
     screen = p.wait_for("press every key once")
     assert "Bksp" in screen and "F12" in screen and "Caps Lock" in screen
-    press_us_keyboard(p, skip={"q", "F7", "/"})
+    press_keyboard(p, skip={"q", "F7", "/"})
     p.keys("Enter", "Enter", "Enter")
     doc = p.result()
     kb = check(doc, "keyboard")
@@ -196,10 +196,21 @@ def test_keyboard_lists_the_keys_that_did_not_answer(pane: Any) -> None:
 def test_keyboard_finishes_by_itself_when_every_key_answered(pane: Any) -> None:
     p = pane("--only", "keyboard", "--lang", "fr", "--layout", "us")
     p.wait_for("appuyez une fois sur chaque touche")
-    press_us_keyboard(p, skip=set())
+    press_keyboard(p, skip=set())
     kb = check(p.result(), "keyboard")
     assert kb["status"] == "pass", kb
     assert kb["summary"] == f"Les {sum(len(row) for row in LAYOUTS['us'])} touches ont répondu."
+
+
+def test_french_keyboard_characters_reach_the_check(pane: Any) -> None:
+    """AZERTY keys send é, è, ç, à, ù, ² ... as UTF-8: each lights its key."""
+    p = pane("--only", "keyboard", "--lang", "fr", "--layout", "fr")
+    p.wait_for("appuyez une fois sur chaque touche")
+    press_keyboard(p, skip={"ç", "ù"}, layout="fr")
+    p.keys("Enter", "Enter", "Enter")
+    kb = check(p.result(), "keyboard")
+    assert kb["evidence"]["layout"] == "fr"
+    assert kb["evidence"]["keys_missing"] == ["ç", "ù"]
 
 
 def test_screen_colours_one_key_per_colour(pane: Any) -> None:
