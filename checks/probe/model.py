@@ -17,6 +17,8 @@ REPORT_SCHEMA = "weee-hardware/1"
 
 @dataclass
 class Device:
+    """Who made the laptop and which one it is (DMI types 0-3)."""
+
     manufacturer: str | None = None  # as the vendor writes it ("LENOVO", "Dell Inc.")
     model: str | None = None  # marketing name on the case ("ThinkPad T440p")
     serial: str | None = None  # None when missing or a placeholder
@@ -38,6 +40,8 @@ class Device:
 
 @dataclass
 class Firmware:
+    """How the machine booted: UEFI or legacy BIOS, and the Secure Boot state."""
+
     boot_mode: str | None = None  # "uefi" | "legacy"
     secure_boot: bool | None = None
     setup_mode: bool | None = None
@@ -45,6 +49,8 @@ class Firmware:
 
 @dataclass
 class Cpu:
+    """The processor, all sockets together."""
+
     model: str | None = None
     vendor: str | None = None
     architecture: str | None = None  # "x86_64", "aarch64", ...
@@ -58,6 +64,8 @@ class Cpu:
 
 @dataclass
 class MemoryModule:
+    """One populated memory slot (DMI type 17)."""
+
     locator: str | None = None
     size_bytes: int | None = None
     type: str | None = None  # "DDR4", "LPDDR3", ...
@@ -71,6 +79,8 @@ class MemoryModule:
 
 @dataclass
 class Memory:
+    """Installed memory, its modules and the free slots."""
+
     total_bytes: int | None = None  # installed (sum of modules; else /proc/meminfo)
     total_source: str | None = None  # "dmi" | "meminfo" (meminfo undercounts)
     slots_total: int | None = None
@@ -81,6 +91,8 @@ class Memory:
 
 @dataclass
 class NvmeHealth:
+    """The NVMe SMART / health log values the storage checks rest on."""
+
     critical_warning: int | None = None
     media_errors: int | None = None
     percentage_used: int | None = None
@@ -90,6 +102,8 @@ class NvmeHealth:
 
 @dataclass
 class Smart:
+    """smartctl's summary of one drive; ``available`` False says why in ``unavailable_reason``."""
+
     available: bool = False
     unavailable_reason: str | None = None
     passed: bool | None = None
@@ -104,6 +118,8 @@ class Smart:
 
 @dataclass
 class StorageDevice:
+    """One whole disk: lsblk's view merged with what the drive itself says."""
+
     name: str  # kernel name: "sda", "nvme0n1"
     path: str  # "/dev/sda"
     model: str | None = None
@@ -124,6 +140,8 @@ class StorageDevice:
 
 @dataclass
 class Battery:
+    """One system battery from its power_supply uevent, energies in Wh."""
+
     name: str
     present: bool | None = None
     status: str | None = None
@@ -141,6 +159,8 @@ class Battery:
 
 @dataclass
 class Display:
+    """A panel or monitor described by its EDID."""
+
     connector: str  # "card0-eDP-1"
     internal: bool | None = None  # eDP/LVDS/DSI panel
     manufacturer: str | None = None  # EDID 3-letter PNP id ("LGD", "AUO")
@@ -157,6 +177,8 @@ class Display:
 
 @dataclass
 class PciDevice:
+    """One PCI function as lspci names it."""
+
     slot: str
     class_name: str | None = None
     vendor: str | None = None
@@ -168,6 +190,8 @@ class PciDevice:
 
 @dataclass
 class UsbDevice:
+    """One USB device as lsusb names it."""
+
     bus: str | None
     device_number: str | None
     vendor_id: str | None
@@ -177,6 +201,8 @@ class UsbDevice:
 
 @dataclass
 class Gpu:
+    """A graphics adapter."""
+
     vendor: str | None = None
     model: str | None = None
     pci_slot: str | None = None
@@ -185,6 +211,8 @@ class Gpu:
 
 @dataclass
 class NetworkInterface:
+    """A network adapter: an interface, or a controller without a driver."""
+
     name: str | None = None  # "enp0s31f6", "wlp3s0"; None for a controller without one
     kind: str | None = None  # ethernet | wifi | wwan | bluetooth | other
     mac: str | None = None
@@ -196,6 +224,8 @@ class NetworkInterface:
 
 @dataclass
 class Peripheral:
+    """A built-in device worth listing: webcam, audio, Bluetooth, readers."""
+
     kind: str  # webcam | audio | bluetooth | card-reader | fingerprint
     vendor: str | None = None
     model: str | None = None
@@ -205,6 +235,8 @@ class Peripheral:
 
 @dataclass
 class Tpm:
+    """The Trusted Platform Module, when the firmware exposes one."""
+
     present: bool | None = None
     version: str | None = None  # "2.0" | "1.2"
     manufacturer: str | None = None
@@ -212,6 +244,8 @@ class Tpm:
 
 @dataclass
 class GapEntry:
+    """Something the probe could not read, and why."""
+
     what: str
     why: str
 
@@ -228,6 +262,8 @@ class ReportSource:
 
 @dataclass
 class HardwareReport:
+    """The whole report of ``weee probe --json`` (schema ``weee-hardware/1``)."""
+
     schema: str = REPORT_SCHEMA
     device: Device = field(default_factory=Device)
     firmware: Firmware = field(default_factory=Firmware)
