@@ -180,6 +180,8 @@ class IdentityFacts:
 
 @dataclass(frozen=True)
 class DeviceId:
+    """The identifier and the basis it rests on."""
+
     value: str
     basis: str  # system-serial | board-serial | system-uuid | mac | drive-serial
 

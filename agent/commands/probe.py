@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import tarfile
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +14,8 @@ import click
 from agent.errors import UsageError
 
 if TYPE_CHECKING:
+    import tarfile
+
     from checks.probe.model import HardwareReport
     from checks.source import Source
 
@@ -35,6 +35,10 @@ def open_source(capture: str | None) -> Iterator[Source]:
         return
     if not path.exists():
         raise UsageError(f"capture not found: {path}")
+    # tarfile and tempfile (which imports random) cost a live probe time it never needs
+    import tarfile
+    import tempfile
+
     if not tarfile.is_tarfile(path):
         raise UsageError(f"not a capture folder or tar archive: {path}")
     with tempfile.TemporaryDirectory(prefix="weee-capture-") as tmp:
@@ -50,10 +54,12 @@ def open_source(capture: str | None) -> Iterator[Source]:
         yield CaptureSource(root)
 
 
-def _safe_extract(
-    tar: tarfile.TarFile, dest: Path, *, builtin_filter: bool = hasattr(tarfile, "data_filter")
-) -> None:
+def _safe_extract(tar: tarfile.TarFile, dest: Path, *, builtin_filter: bool | None = None) -> None:
     """Extract regular files and folders only, never outside ``dest``."""
+    import tarfile
+
+    if builtin_filter is None:
+        builtin_filter = hasattr(tarfile, "data_filter")
     if builtin_filter:
         # "data" filter: no absolute paths, no links out, no device files
         tar.extractall(dest, filter="data")
