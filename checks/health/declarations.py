@@ -32,7 +32,11 @@ def _storage_self_test(ctx: CheckContext, t: Target | None) -> Verdict:
     if not ctx.policy.storage.self_test:
         return Verdict("skip", msg("storage.selftest_policy", name=t.key), {})
     return storage.run_self_test(
-        t.obj, run=ctx.run, limit_s=ctx.policy.storage.self_test_limit_s, progress=ctx.progress
+        t.obj,
+        run=ctx.run,
+        limit_s=ctx.policy.storage.self_test_limit_s,
+        progress=ctx.progress,
+        sleep=ctx.wait,
     )
 
 

@@ -139,14 +139,9 @@ def pattern_test(
                     break
                 region[offset : offset + chunk] = _chunk(pattern, offset, chunk)
                 written = offset + chunk
-            for offset in range(0, written, chunk):
-                expected = _chunk(pattern, offset, chunk)
-                got = region[offset : offset + chunk]
-                if got != expected:
-                    bad = sum(1 for a, b in zip(got, expected, strict=True) if a != b)
-                    errors += bad
-                    if len(bad_offsets) < 10:
-                        bad_offsets.append(offset)
+            bad, offsets = verify_pass(region, pattern, written, chunk)
+            errors += bad
+            bad_offsets.extend(offsets[: max(0, 10 - len(bad_offsets))])
             tested_bytes += written
             if written == size:
                 done_patterns += 1
@@ -170,6 +165,22 @@ def pattern_test(
             repair=msg("repair.replace_ram"),
         )
     return Verdict("pass", msg("memory.pattern_ok", mib=size_mib, patterns=done_patterns), evidence)
+
+
+def verify_pass(
+    region: mmap.mmap | bytearray, pattern: bytes | None, length: int, chunk: int = MIB
+) -> tuple[int, list[int]]:
+    """Bytes that differ from what ``pattern`` wrote over ``length`` bytes of ``region``,
+    and the offsets of the chunks holding them."""
+    errors = 0
+    offsets: list[int] = []
+    for offset in range(0, length, chunk):
+        expected = _chunk(pattern, offset, chunk)
+        got = region[offset : offset + chunk]
+        if got != expected:
+            errors += sum(1 for a, b in zip(got, expected, strict=True) if a != b)
+            offsets.append(offset)
+    return errors, offsets
 
 
 def _chunk(pattern: bytes | None, offset: int, size: int) -> bytes:

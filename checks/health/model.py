@@ -8,6 +8,7 @@ run and to skip the rest with a stated reason; the checks themselves only judge.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -113,6 +114,17 @@ class CheckContext:
     kit: dict[str, Any] | None = None
     # the cosmetic grade entered by the technician
     cosmetic_grade: str | None = None
+    # set when the run stops early (Ctrl+C): background checks end at their next wait
+    cancelled: threading.Event = field(default_factory=threading.Event)
+
+    def wait(self, seconds: float) -> None:
+        """Sleep for a background check; raises CheckCancelled when the run stops."""
+        if self.cancelled.wait(seconds):
+            raise CheckCancelled("the run was stopped")
+
+
+class CheckCancelled(Exception):
+    """A background check stopped because the run was interrupted."""
 
 
 @dataclass

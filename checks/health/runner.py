@@ -133,21 +133,27 @@ def run_checks(
     with ThreadPoolExecutor(
         max_workers=max(1, len(background)), thread_name_prefix="check"
     ) as pool:
-        for p in background:
-            on_start(p)
-            futures[p.id] = pool.submit(_run_one, p, ctx)
-        for p in plan:
-            if p.id in futures:
-                continue
-            on_start(p)
-            result = _run_one(p, ctx)
-            results[p.id] = result
-            ctx.results.append(result)
-            on_result(result)
-        for check_id, future in futures.items():
-            ctx.progress(f"waiting for {check_id}")
-            result = future.result()
-            results[check_id] = result
-            ctx.results.append(result)
-            on_result(result)
+        try:
+            for p in background:
+                on_start(p)
+                futures[p.id] = pool.submit(_run_one, p, ctx)
+            for p in plan:
+                if p.id in futures:
+                    continue
+                on_start(p)
+                result = _run_one(p, ctx)
+                results[p.id] = result
+                ctx.results.append(result)
+                on_result(result)
+            for check_id, future in futures.items():
+                ctx.progress(f"waiting for {check_id}")
+                result = future.result()
+                results[check_id] = result
+                ctx.results.append(result)
+                on_result(result)
+        except BaseException:
+            # Ctrl+C: tell the background checks (a drive self-test) to stop now rather
+            # than let the pool wait for them to finish
+            ctx.cancelled.set()
+            raise
     return [results[p.id] for p in plan]

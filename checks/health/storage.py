@@ -391,31 +391,36 @@ def run_self_test(
         )
     t0 = clock()
     remaining: int | None = None
-    while True:
-        sleep(poll_s)
-        poll = run(["smartctl", "--json", "-c", dev.path], timeout=30)
-        state = parse_self_test_progress(_json(poll.stdout))
-        elapsed = clock() - t0
-        if not state.running:
-            break
-        remaining = state.remaining_percent
-        progress(
-            f"{name}: SMART short self-test, {remaining if remaining is not None else '?'} % left"
-        )
-        if elapsed >= limit_s:
-            # stop it so the drive is not busy testing while it is wiped
-            run(["smartctl", "-X", dev.path], timeout=30)
-            evidence.update({"elapsed_s": round(elapsed, 1), "remaining_percent": remaining})
-            return Verdict(
-                "warn",
-                msg(
-                    "storage.selftest_timeout",
-                    name=name,
-                    limit=round(limit_s),
-                    remaining=remaining if remaining is not None else "?",
-                ),
-                evidence,
-            )
+    try:
+        while True:
+            sleep(poll_s)
+            poll = run(["smartctl", "--json", "-c", dev.path], timeout=30)
+            state = parse_self_test_progress(_json(poll.stdout))
+            elapsed = clock() - t0
+            if not state.running:
+                break
+            remaining = state.remaining_percent
+            left = "?" if remaining is None else remaining
+            progress(f"{name}: SMART short self-test, {left} % left")
+            if elapsed >= limit_s:
+                # stop it so the drive is not busy testing while it is wiped
+                run(["smartctl", "-X", dev.path], timeout=30)
+                evidence.update({"elapsed_s": round(elapsed, 1), "remaining_percent": remaining})
+                return Verdict(
+                    "warn",
+                    msg(
+                        "storage.selftest_timeout",
+                        name=name,
+                        limit=round(limit_s),
+                        remaining=remaining if remaining is not None else "?",
+                    ),
+                    evidence,
+                )
+    except BaseException:
+        # interrupted (Ctrl+C, a crash elsewhere): stop the drive's test too, so a wipe
+        # that follows does not find the drive busy
+        run(["smartctl", "-X", dev.path], timeout=30)
+        raise
     log = run(["smartctl", "--json", "-l", "selftest", dev.path], timeout=30)
     outcome = parse_self_test_result(_json(log.stdout))
     evidence.update({"elapsed_s": round(clock() - t0, 1), "result": outcome.result})
