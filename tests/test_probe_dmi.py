@@ -89,3 +89,21 @@ def test_sysfs_fallback_matches_dmidecode_for_the_same_machine(tmp_path: Path) -
     )
     for attr in ("manufacturer", "model", "serial", "chassis", "uuid", "bios_version"):
         assert getattr(from_sysfs, attr) == getattr(from_dmidecode, attr), attr
+
+
+def test_non_root_capture_reads_dmi_from_sysfs(make_capture: CaptureFactory) -> None:
+    # as a user, dmidecode fails and product_serial/board_serial/product_uuid are 0400:
+    # the capture holds only the world-readable attributes
+    files: dict[str, bytes | str | Path] = {}
+    for line in fixture_path("qemu-vm", "plain", "dmi_sysfs.txt").read_text().splitlines():
+        path, _, value = line.partition(":")
+        name = path.rsplit("/", 1)[-1]
+        if name not in ("product_serial", "board_serial", "product_uuid", "chassis_serial"):
+            files[f"sys/class/dmi/id/{name}"] = value + "\n"
+    report = build_report(CaptureSource(make_capture(files)))
+    assert report.device.manufacturer == "LENOVO"
+    assert report.device.model == "ThinkPad X1 Carbon 5th"
+    assert report.device.chassis == "laptop" and report.device.serial is None
+    assert ("device.serial", "readable by root only (run as root for serials)") in {
+        (g.what, g.why) for g in report.gaps
+    }
