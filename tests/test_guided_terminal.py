@@ -388,3 +388,31 @@ def test_unattended_skips_every_guided_check(pane: Any) -> None:
     assert {c["summary"] for c in doc["checks"]} == {
         "Skipped: needs a technician (unattended run)."
     }
+
+
+def test_guided_checks_one_after_the_other(pane: Any) -> None:
+    """An attended run of the guided checks in sequence: each takes the screen in turn."""
+    p = pane("--only", "keyboard,screen,touchpad,cosmetic,kit.confirm", "--lang", "en")
+    p.wait_for("press every key once")
+    p.keys("Enter", "Enter", "Enter")  # gives up at once: every key missing
+    for colour in ("red", "green", "blue", "white", "black"):
+        p.wait_for(f"{colour}: even")
+        p.text("y")
+    p.wait_for("Move over every box")
+    p.text("s")
+    p.wait_for("Press A, B or C")
+    p.text("a")
+    p.wait_for("Is the sleeve in the kit? y/n")
+    p.text("y")
+    doc = p.result()
+    statuses = {c["id"]: c["status"] for c in doc["checks"]}
+    assert statuses == {
+        "keyboard": "fail",
+        "screen": "pass",
+        "touchpad": "skip",
+        "cosmetic": "pass",
+        "kit.confirm": "warn",  # no kit mouse plugged into this machine
+    }
+    assert doc["grade"]["cosmetic_grade"] == "A"
+    assert doc["kit"]["sleeve"] is True and doc["kit"]["mouse"] is None
+    assert doc["grade"]["eligible"] is False and doc["grade"]["repairs"] == ["replace the keyboard"]
