@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from server_live import LiveServer, postgres_database, weee_serve
 
 from checks.system import run_command
+from inventory.server.devserver import LiveServer, postgres_database, weee_serve
 from inventory.server.samples import hardware, public_key_b64, record, signed
 from inventory.signing import signed_file_bytes
 

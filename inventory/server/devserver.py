@@ -1,11 +1,13 @@
-"""`weee serve` started for real (gunicorn, migrations, whitenoise) for the tests that
-talk to it over HTTP: schemathesis, concurrency, the PostgreSQL runs."""
+"""`weee serve` started for real in a child process (gunicorn, migrations, whitenoise), for
+the tests that talk to it over HTTP (schemathesis, concurrency, PostgreSQL) and for
+benchmarks/server_upload.py; and a throwaway PostgreSQL database to run it on."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -21,7 +23,6 @@ import requests
 
 from checks.system import run_command
 
-REPO = Path(__file__).resolve().parents[2]
 WEEE = [str(Path(sys.executable).with_name("weee"))]
 
 
@@ -39,7 +40,8 @@ class LiveServer:
 
     def manage(self, *args: str, timeout: float = 120) -> str:
         result = run_command([*WEEE, "manage", *args], timeout=timeout, env=self.env)
-        assert result.ok, f"weee manage {' '.join(args)} failed: {result.stderr_text}"
+        if not result.ok:
+            raise RuntimeError(f"weee manage {' '.join(args)} failed: {result.stderr_text}")
         return result.text
 
     def add_bench(self, name: str, public_key_b64: str) -> str:
@@ -80,8 +82,8 @@ def weee_serve(database_url: str | None = None, *, workers: int = 2) -> Iterator
     env["WEEE_LOG_LEVEL"] = "WARNING"
     port = free_port()
     log = open(data_dir / "serve.log", "wb")
-    # A server runs for the whole test: run_command (wait for exit) does not fit, so this
-    # is the one place the tests start a process themselves.
+    # The server runs for the whole test or benchmark: run_command (which waits for the
+    # exit) does not fit a long-running process, hence Popen here.
     process = subprocess.Popen(
         [*WEEE, "serve", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)],
         env=env,
@@ -93,7 +95,7 @@ def weee_serve(database_url: str | None = None, *, workers: int = 2) -> Iterator
         deadline = time.monotonic() + 60
         while True:
             if process.poll() is not None:
-                raise AssertionError(
+                raise RuntimeError(
                     f"weee serve exited {process.returncode}:\n"
                     + (data_dir / "serve.log").read_text(errors="replace")
                 )
@@ -101,7 +103,7 @@ def weee_serve(database_url: str | None = None, *, workers: int = 2) -> Iterator
                 if requests.get(f"{url}/api/v1/health", timeout=2).status_code == 200:
                     break
             if time.monotonic() > deadline:
-                raise AssertionError("weee serve did not answer within 60 s")
+                raise RuntimeError("weee serve did not answer within 60 s")
             time.sleep(0.2)
         yield LiveServer(url=url, env=env, data_dir=data_dir)
     finally:
@@ -112,3 +114,4 @@ def weee_serve(database_url: str | None = None, *, workers: int = 2) -> Iterator
             process.kill()
             process.wait()
         log.close()
+        shutil.rmtree(data_dir, ignore_errors=True)
