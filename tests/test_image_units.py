@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.errors import EXIT_UNAVAILABLE
+from agent.errors import EXIT_REFUSED, EXIT_UNAVAILABLE
 from agent.image import write_image
 from agent.image.bmap import BmapInvalid, parse_bmap
 from agent.image.decompress import (
@@ -315,3 +315,19 @@ def test_raw_image_with_bmap_reads_only_mapped_spans(
     result = write_image(str(tmp_path / "cut.img"), str(disk))
     assert result.status == "failed"
     assert "ends at byte" in (result.error or "")
+
+
+def test_refusal_from_the_safety_check_writes_nothing(tmp_path: Path) -> None:
+    source = tmp_path / "os.img"
+    source.write_bytes(b"\x01" * (1 << 20))
+    disk = tmp_path / "disk.img"
+    disk.write_bytes(bytes(1 << 20))
+
+    def refuse(path: str, explicit: bool) -> tuple[list[str], str]:
+        return [f"{path} is mounted: /srv (test)"], f"{path}  fake disk"
+
+    result = write_image(str(source), str(disk), safety=refuse)
+    assert result.status == "failed"
+    assert result.exit_code == EXIT_REFUSED
+    assert "is mounted: /srv" in (result.error or "")
+    assert disk.read_bytes() == bytes(1 << 20)

@@ -20,6 +20,7 @@ from agent.errors import EXIT_FAILED, EXIT_OK, EXIT_REFUSED, EXIT_USAGE
 from agent.image import write_image
 from agent.image.bmap import parse_bmap
 from agent.image.partitions import ESP_TYPE, read_gpt
+from checks.system import run_command
 from tests.test_image_support import (
     IMAGE_SIZE,
     Images,
@@ -278,8 +279,6 @@ def test_image_of_unknown_size_fails_at_the_end_of_the_disk(images: Images, tmp_
 
 
 def must_bytes(argv: list[str], data: bytes) -> bytes:
-    from checks.system import run_command
-
     result = run_command(argv, input=data, timeout=60)
     assert result.ok, result.stderr_text
     return result.stdout
@@ -349,8 +348,6 @@ def test_asset_id_on_ext4_when_there_is_no_esp(plain_images: Images, tmp_path: P
 
 
 def run_fsck(spec: str) -> int | None:
-    from checks.system import run_command
-
     return run_command(["e2fsck", "-fn", spec], timeout=60).returncode
 
 
@@ -428,3 +425,35 @@ def test_cli_refusal_still_prints_a_failed_result(images: Images, tmp_path: Path
     doc = json.loads(outcome.stdout)
     assert doc["status"] == "failed" and "no such image file" in doc["error"]
     assert doc["bytes_written"] == 0 and doc["verification"] == "none"
+
+
+@pytest.mark.parametrize("how", ["mounted", "backing-a-loop"])
+@pytest.mark.root
+@needs_root
+def test_device_in_use_is_refused(images: Images, tmp_path: Path, how: str) -> None:
+    """agent.blockdev's refusals apply (a mounted disk), plus a disk that backs another
+    loop device (what ``mount -o offset=`` on a whole disk sets up)."""
+    backing = tmp_path / "disk"
+    mountpoint = tmp_path / "mnt"
+    mountpoint.mkdir()
+    with open(backing, "wb") as handle:
+        handle.truncate(IMAGE_SIZE)
+    offset = 0 if how == "mounted" else 1 << 20
+    must(["mke2fs", "-q", "-t", "ext4", "-E", f"offset={offset}", str(backing), "16M"])
+    device = must(["losetup", "--find", "--show", str(backing)]).strip()
+    mounted = False
+    try:
+        options = "ro" if how == "mounted" else f"ro,offset={offset}"
+        must(["mount", "-o", options, device, str(mountpoint)])
+        mounted = True
+        before = sha256_file(device, IMAGE_SIZE)
+        result = write_image(str(images.compressed["zst"]), device, bmap=False)
+        assert result.status == "failed"
+        assert result.exit_code == EXIT_REFUSED
+        expected = "is mounted" if how == "mounted" else "backing device of /dev/loop"
+        assert expected in (result.error or "")
+        assert sha256_file(device, IMAGE_SIZE) == before
+    finally:
+        if mounted:
+            run_command(["umount", str(mountpoint)])
+        run_command(["losetup", "-d", device])

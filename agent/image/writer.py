@@ -10,6 +10,7 @@ records it, and a half-written disk is never reported as good.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
 from collections.abc import Callable
@@ -71,7 +72,27 @@ def blockdev_safety(path: str, explicit: bool) -> tuple[list[str], str]:
 
     assessment = blockdev.assess(path, explicit=explicit)
     description = assessment.disk.describe() if assessment.disk else f"{path}  {human_bytes(size)}"
-    return list(assessment.refusals), description
+    return [*assessment.refusals, *_backing_loop_refusals(path)], description
+
+
+def _backing_loop_refusals(path: str, sys_root: str = "/sys") -> list[str]:
+    """A disk that backs a loop device (``mount -o offset=`` on a whole disk makes one)
+    is in use, yet shows neither in holders/ nor as a mount of the disk, and O_EXCL does
+    not catch it: refuse it here too."""
+    real = os.path.realpath(path)
+    users = []
+    base = os.path.join(sys_root, "class", "block")
+    for name in sorted(os.listdir(base)):
+        try:
+            with open(os.path.join(base, name, "loop", "backing_file"), encoding="utf-8") as f:
+                backing = f.read().strip()
+        except OSError:
+            continue
+        if backing and os.path.realpath(backing.removesuffix(" (deleted)")) == real:
+            users.append(f"/dev/{name}")
+    if users:
+        return [f"{path} is in use as the backing device of {', '.join(users)}"]
+    return []
 
 
 @dataclass
@@ -224,8 +245,11 @@ def write_image(
         result.bmap = plan.bmap is not None
         if plan.image_size is not None:
             result.image_bytes = plan.image_size
-        if plan.refusals:
-            raise RefusedError(f"refusing to write {device}: " + "; ".join(plan.refusals))
+        # Asked again even when the plan just did: a technician may have mounted the
+        # disk while the confirmation prompt waited.
+        refusals = safety(device, explicit)[0]
+        if refusals:
+            raise RefusedError(f"refusing to write {device}: " + "; ".join(refusals))
         if grow_fs and not plan.device_is_block:
             # resize2fs truncates a regular file to the new file system's size, ignoring
             # the partition's offset: it would cut the end off an image file.
