@@ -5,11 +5,12 @@ host. Each test is one laptop's story; each boot takes ~20 s plus the run.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 from vm.bench import IMAGE_BYTES, MARKER, VMBench, make_bench
-from vm.harness import count_marker, guest_or_skip
+from vm.harness import BlkdebugRule, count_marker, guest_or_skip, write_blkdebug_config
 
 pytestmark = [pytest.mark.vm, pytest.mark.slow]
 
@@ -56,3 +57,104 @@ def test_it_erases_images_certifies_and_registers_the_laptop(vm_bench: VMBench) 
         assert verdict["asset_id"]
         label = Path(str(verdict["label_path"]).replace("/out", str(vm_bench.share), 1))
         assert f"ASSET   {verdict['asset_id']}" in label.read_text()
+
+
+def test_it_keeps_the_record_when_the_server_is_down_and_syncs_it_later(
+    vm_bench: VMBench,
+) -> None:
+    with vm_bench.server():
+        pass  # registers the bench, then the database goes away
+    vm_bench.write_profile()
+    result = vm_bench.boot()
+    # the laptop is certified: the record is safe on the stick, only the upload waits
+    assert result.exit_status == 0, result.summary()
+    summary = vm_bench.summary()
+    verdict = summary["verdict"]
+    assert verdict["verdict"] == "certified"
+    assert verdict["asset_id"] is None
+    assert summary["steps"]["sync"]["status"] == "skipped"
+    assert "unavailable" in summary["steps"]["sync"]["summary"]
+    record_id = verdict["record_id"]
+    pending = list((vm_bench.data_dir / "spool" / "records").glob(f"*-{record_id}.json"))
+    assert len(pending) == 1
+    assert not list((vm_bench.data_dir / "spool" / "sent").glob("*.json"))
+
+    with vm_bench.server() as server:
+        assert server.get_record(record_id, vm_bench.token).status_code == 404
+        # the network is back: the bench sends what it kept
+        result = vm_bench.boot(
+            f"weee sync --dir /out/data --server http://10.0.2.2:{vm_bench.port} "
+            f"--token {vm_bench.token}\n",
+            drives=[],
+        )
+        assert result.exit_status == 0, result.summary()
+        assert server.get_record(record_id, vm_bench.token).status_code == 200
+    assert (vm_bench.data_dir / "spool" / "sent" / f"{record_id}.json").exists()
+
+
+def test_an_io_error_fails_that_drive_only_and_the_laptop_is_not_certified(
+    vm_bench: VMBench, tmp_path: Path
+) -> None:
+    # QEMU's blkdebug fails every write to sector 4096 of the SATA drive
+    config = write_blkdebug_config(tmp_path / "blkdebug.conf", [BlkdebugRule(sector=4096)])
+    with vm_bench.server() as server:
+        vm_bench.write_profile()
+        result = vm_bench.boot(drives=vm_bench.drives(sata_blkdebug=config))
+        assert result.exit_status == 1, result.summary()  # EXIT_FAILED
+        summary = vm_bench.summary()
+        verdict = summary["verdict"]
+        assert verdict["verdict"] == "failed"
+        record = vm_bench.signed_record(verdict["record_id"])["record"]
+        erasures = {e["media"]["serial"]: e for e in record["erasures"]}
+        assert erasures["WEEESATA0001"]["status"] == "failed"
+        assert erasures["WEEESATA0001"]["errors"] or any(
+            p["errors"] for p in erasures["WEEESATA0001"]["passes"]
+        )
+        assert erasures["WEEENVME0001"]["status"] == "certified"
+        assert count_marker(vm_bench.nvme, MARKER) == 0
+        assert record["image"]["status"] == "verified"  # on the NVMe drive, which is clean
+        assert record["certified"] is False
+        assert any("/dev/sda" in reason for reason in verdict["reasons"])
+        # the failure is on record in the programme database too, never lost
+        assert server.get_record(record["record_id"], vm_bench.token).status_code == 200
+        label = Path(str(verdict["label_path"]).replace("/out", str(vm_bench.share), 1))
+        assert "NOT CERTIFIED" in label.read_text()
+
+
+def test_a_power_cut_mid_erasure_is_reported_incomplete_then_resumed_and_certified(
+    vm_bench: VMBench,
+) -> None:
+    with vm_bench.server() as server:
+        vm_bench.write_profile()
+        # pull the plug a few seconds into the SATA overwrite
+        cut = vm_bench.boot(power_cut_on="erasing /dev/sda", power_cut_delay=2.0)
+        assert cut.power_cut, cut.summary()
+        assert "erase: done" not in cut.console_log
+        # what the stick holds after the cut: the run stopped in its erase step, and the
+        # erasure journal still has the SATA drive's erasure open
+        state = vm_bench.data_dir / "state"
+        run = json.loads((state / "run" / "current" / "run.json").read_text())
+        assert run["steps"]["erase"]["status"] == "running"
+        active = [
+            json.loads(p.read_text())["report"]["media"]["device"]
+            for p in (state / "wipe-journal" / "active").glob("*.json")
+        ]
+        assert "/dev/sda" in active
+
+        result = vm_bench.boot()
+        assert result.exit_status == 0, result.summary()
+        assert "INCOMPLETE" in result.console_log
+        summary = vm_bench.summary()
+        assert summary["boots"] == 2  # the same run, resumed
+        assert summary["steps"]["probe"]["status"] == "done"
+        verdict = summary["verdict"]
+        assert verdict["verdict"] == "certified"
+        assert any("INCOMPLETE" in reason for reason in verdict["reasons"])
+        assert count_marker(vm_bench.nvme, MARKER) == 0
+        assert count_marker(vm_bench.sata, MARKER) == 0
+        run_dir = vm_bench.data_dir / "state" / "run" / "runs" / summary["run_id"]
+        erase = json.loads((run_dir / "erase.json").read_text())
+        assert {e["status"] for e in erase["interrupted"]} == {"incomplete"}
+        assert "/dev/sda" in {e["media"]["device"] for e in erase["interrupted"]}
+        assert {e["status"] for e in erase["erasures"]} == {"certified"}
+        assert server.get_record(verdict["record_id"], vm_bench.token).status_code == 200
