@@ -66,13 +66,17 @@ def free_port() -> int:
 class Server:
     """``weee serve`` in a temporary data directory (SQLite), started and stopped at will."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, database_url: str | None = None) -> None:
         self.root = root
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.database_url = database_url
         # HOME too: gunicorn keeps a control socket under it, one per server
         self.env = {**os.environ, "WEEE_DATA_DIR": str(root), "HOME": str(root)}
         self.env.pop("WEEE_DATABASE_URL", None)
+        self.env.pop("DJANGO_SETTINGS_MODULE", None)
+        if database_url:
+            self.env["WEEE_DATABASE_URL"] = database_url
         self.process: subprocess.Popen[bytes] | None = None
 
     def manage(self, *args: str) -> str:
@@ -82,11 +86,11 @@ class Server:
         assert done.returncode == 0, done.stderr.decode()
         return done.stdout.decode()
 
-    def start(self) -> None:
+    def start(self, workers: int = 1) -> None:
         # Popen, not checks.system.run_command: the server runs for the whole test.
         log = (self.root / "serve.log").open("ab")
         self.process = subprocess.Popen(
-            [WEEE, "serve", "--bind", f"127.0.0.1:{self.port}", "--workers", "1"],
+            [WEEE, "serve", "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers)],
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -129,8 +133,14 @@ class Server:
 
     def stored_record_ids(self) -> list[str]:
         """Record ids in the order the database stored them (its row ids)."""
+        query = "SELECT record_id FROM devices_record ORDER BY id"
+        if self.database_url:
+            import psycopg
+
+            with psycopg.connect(self.database_url) as db:
+                return [str(row[0]) for row in db.execute(query).fetchall()]
         with sqlite3.connect(f"file:{self.root / 'weee.sqlite3'}?mode=ro", uri=True) as db:
-            rows = db.execute("SELECT record_id FROM devices_record ORDER BY id").fetchall()
+            rows = db.execute(query).fetchall()
         return [str(uuid.UUID(row[0])) for row in rows]
 
 
@@ -344,18 +354,22 @@ class FaultyProxy:
         self.thread.start()
 
     def _serve(self) -> None:
+        # one thread per connection: concurrent uploaders really race at the server
         for number in itertools.count(1):
             try:
                 conn, _ = self.listener.accept()
             except OSError:
                 return
-            try:
-                if self.tls:
-                    conn = self.tls.wrap_socket(conn, server_side=True)
-                with conn:
-                    self._handle(number, conn)
-            except (ssl.SSLError, OSError) as exc:  # a client refusing our certificate
-                self.log.append((number, "tls-refused", str(exc)[:80]))
+            threading.Thread(target=self._connection, args=(number, conn), daemon=True).start()
+
+    def _connection(self, number: int, conn: socket.socket) -> None:
+        try:
+            if self.tls:
+                conn = self.tls.wrap_socket(conn, server_side=True)
+            with conn:
+                self._handle(number, conn)
+        except (ssl.SSLError, OSError) as exc:  # a client refusing our certificate
+            self.log.append((number, "tls-refused", str(exc)[:80]))
 
     @staticmethod
     def _read_request(conn: socket.socket) -> bytes:
@@ -580,6 +594,69 @@ def test_sync_killed_at_random_instants_still_stores_each_record_once(
     assert kills >= 3 and not spool.pending()
     assert len(result.stored) + len(result.duplicates) <= len(docs)
     assert_stored_once_in_order(server, token, spool, docs)
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for one server, dropped afterwards."""
+    base = os.environ.get("WEEE_TEST_POSTGRES_URL")
+    if not base:
+        pytest.skip("WEEE_TEST_POSTGRES_URL is not set (scripts/services/postgres.sh sets it)")
+    import psycopg
+
+    name = f"test_weee_sync_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(base, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield base.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with psycopg.connect(base, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.mark.postgres
+@pytest.mark.slow  # its own migrated PostgreSQL database and server: ~15 s
+def test_concurrent_syncs_on_postgresql_store_each_record_once_in_order(
+    tmp_path: Path, bench_dir: Path, postgres_url: str
+) -> None:
+    # The bench run's sync step and a technician's "weee sync" may overlap: three
+    # uploaders race over one spool against two server workers, through a flaky proxy.
+    own = Server(tmp_path / "pg-server", database_url=postgres_url)
+    own.root.mkdir()
+    bench = load_bench(bench_dir)
+    try:
+        own.manage("migrate", "-v0")
+        token = own.register(bench)
+        own.start(workers=2)
+        docs = laptop_records(bench, 10)
+        spool = spool_of(bench_dir, docs)
+        proxy = FaultyProxy(own.port, {3: "502", 7: "reset", 11: "lose-answer", 15: "502"})
+        children = []
+        for _ in range(3):
+            pid = os.fork()
+            if pid == 0:  # the child never returns into pytest
+                code = 1
+                try:
+                    sync_spool(
+                        spool,
+                        server=proxy.url,
+                        token=token,
+                        transport=requests_transport(),
+                        sleep=lambda s: time.sleep(s / 10),
+                    )
+                    code = 0
+                finally:
+                    os._exit(code)
+            children.append(pid)
+        statuses = [os.waitpid(pid, 0)[1] for pid in children]
+        proxy.close()
+        assert all(os.WIFEXITED(s) and os.WEXITSTATUS(s) == 0 for s in statuses)
+        answers = [status for _, _, status in proxy.log]
+        assert answers.count("201") == 10 and answers.count("200") >= 3  # the race happened
+        assert not spool.pending()
+        assert_stored_once_in_order(own, token, spool, docs)
+    finally:
+        own.stop()
 
 
 # -- the retry policy, with a transport that answers from a script -------------------------
