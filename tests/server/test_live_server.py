@@ -122,3 +122,25 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(server, toke
     )
     assert result.returncode == 0, result.text[-6000:]
     assert "passed" in result.text
+
+
+def test_the_bench_sync_client_uploads_its_spool_exactly_once(server, token, key, tmp_path):
+    """Both ends of the contract: inventory.sync (the bench side) against weee serve."""
+    from inventory.spool import Spool
+    from inventory.sync import requests_transport, sync_spool
+
+    spool = Spool(tmp_path / "spool")
+    docs = [signed(record(key), key) for _ in range(3)]
+    for doc in docs:
+        spool.add(doc)
+    ids = sorted(d["record"]["record_id"] for d in docs)
+    first = sync_spool(spool, server=server.url, token=token, transport=requests_transport())
+    assert sorted(first.stored) == ids and first.ok
+    assert spool.pending() == []
+    # a bench that lost its "sent" markers (crash after the answer) re-sends everything:
+    # the server answers duplicate and stores nothing twice
+    again = Spool(tmp_path / "spool-copy")
+    for doc in docs:
+        again.add(doc)
+    second = sync_spool(again, server=server.url, token=token, transport=requests_transport())
+    assert sorted(second.duplicates) == ids and not second.stored
