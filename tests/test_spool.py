@@ -240,3 +240,22 @@ def test_killed_at_random_instants_many_times_never_corrupts(
         f"{completed_runs} spools completed, {time.monotonic() - started:.1f} s"
     )
     assert kills > 150
+
+
+def test_concurrent_writers_get_distinct_sequence_numbers(tmp_path: Path) -> None:
+    docs = [sign_record(sample_record(n), test_key()) for n in range(20, 32)]
+    children = []
+    for share in range(4):
+        pid = os.fork()
+        if pid == 0:  # the child never returns into pytest
+            code = 1
+            try:
+                write_all(tmp_path, docs[share::4])
+                code = 0
+            finally:
+                os._exit(code)
+        children.append(pid)
+    assert all(os.waitpid(pid, 0)[1] == 0 for pid in children)
+    entries = Spool(tmp_path).entries()
+    assert [e.seq for e in entries] == list(range(1, len(docs) + 1))
+    assert sorted(e.record_id for e in entries) == sorted(d["record"]["record_id"] for d in docs)
