@@ -32,6 +32,21 @@ WEEE_ARGV = [
 ]
 
 
+def _server_env(data_dir: Path) -> dict[str, str]:
+    # The embedded database: SQLite under data_dir, whatever WEEE_DATABASE_URL the
+    # calling shell may have set for another server (an empty URL means SQLite).
+    # Set, not removed: run_command lays these over the caller's environment.
+    env = dict(os.environ)
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "inventory.server.settings",
+            "WEEE_DATABASE_URL": "",
+            "WEEE_DATA_DIR": str(data_dir),
+        }
+    )
+    return env
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as s:
         s.bind((host, 0))
@@ -48,8 +63,7 @@ class LocalServer:
 
     def manage(self, *args: str, timeout: float = 120.0) -> str:
         """``weee manage ARGS`` against this server's database; its stdout."""
-        env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
-        env["WEEE_DATA_DIR"] = str(self.data_dir)
+        env = _server_env(self.data_dir)
         result = run_command([*WEEE_ARGV, "manage", *args], timeout=timeout, env=env)
         if not result.ok:
             raise UnavailableError(
@@ -96,8 +110,7 @@ def local_server(
     port = port or free_port()
     url = f"http://127.0.0.1:{port}"
     log_path = data_dir / "serve.log"
-    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
-    env["WEEE_DATA_DIR"] = str(data_dir)
+    env = _server_env(data_dir)
     argv = [*WEEE_ARGV, "serve", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
     with log_path.open("ab") as log:
         # Popen, not run_command: the server runs for the whole block and is stopped
