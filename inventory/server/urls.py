@@ -33,5 +33,6 @@ urlpatterns = [
         {"kind": "certificates"},
         name="batch-certificates",
     ),
+    path("verify/<str:record_id>", programme.verify_record, name="verify-record"),
     path("", programme.home, name="home"),
 ]

@@ -100,3 +100,25 @@ def test_the_batch_summary_names_every_drive_and_its_result(client, users, api, 
     assert "1 drive(s) sanitized and verified, 1 not" in text
     pages = client.get(reverse("batch-certificates", args=[batch.pk])).content
     assert pdf_text(pages).count("S3Z9GOOD") >= 1
+    # the QR code and its caption lead to this server's verify page
+    assert "http://testserver/verify/" in pdf_text(pages).replace(" ", "")
+
+
+def test_the_verify_page_behind_the_qr_code_rechecks_the_signature(client, api, key):
+    body = api.store(record(key, hw=hardware(drives=[("sda", "S3Z9VERIFY")])))
+    page = client.get(f"/verify/{body['record_id']}").content.decode()
+    assert "signature valid, made by bench bench-1" in page
+    assert "S3Z9VERIFY" in page and body["asset_id"] in page
+    assert client.get("/verify/00000000-0000-4000-8000-000000000000").status_code == 404
+    assert client.get("/verify/nonsense").status_code == 404
+
+
+def test_the_verify_page_shows_a_record_altered_in_the_database(client, api, key):
+    from inventory.server.devices.models import Record
+
+    body = api.store(record(key))
+    stored = Record.objects.get()
+    stored.signed_file = stored.signed_file.replace('"grade": "A"', '"grade": "B"')
+    stored.save()
+    page = client.get(f"/verify/{body['record_id']}").content.decode()
+    assert "does NOT check" in page

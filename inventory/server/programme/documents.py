@@ -116,7 +116,7 @@ def batch_records(batch: Batch) -> tuple[list[dict[str, Any]], dict[str, str]]:
     return docs, asset_ids
 
 
-def batch_summary_pdf(batch: Batch) -> bytes | None:
+def batch_summary_pdf(batch: Batch, *, url_pattern: str | None = None) -> bytes | None:
     """The donor's erasure summary of a batch (one line per laptop, every drive named),
     drawn by the bench-side certificate code so both ends print the same facts; None when
     no laptop of the batch has been erased yet."""
@@ -124,15 +124,15 @@ def batch_summary_pdf(batch: Batch) -> bytes | None:
     if not docs:
         return None
     out = io.BytesIO()
-    render_batch_summary(docs, out, asset_ids=asset_ids)
+    render_batch_summary(docs, out, asset_ids=asset_ids, url_pattern=url_pattern)
     return out.getvalue()
 
 
-def batch_certificates_pdf(batch: Batch) -> bytes | None:
+def batch_certificates_pdf(batch: Batch, *, url_pattern: str | None = None) -> bytes | None:
     """One NIST SP 800-88 Appendix G certificate page per laptop of the batch."""
     docs, asset_ids = batch_records(batch)
     if not docs:
         return None
     out = io.BytesIO()
-    render_certificates(docs, out, asset_ids=asset_ids)
+    render_certificates(docs, out, asset_ids=asset_ids, url_pattern=url_pattern)
     return out.getvalue()

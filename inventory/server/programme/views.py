@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
@@ -10,12 +12,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
 from inventory.server.devices.lifecycle import Status
+from inventory.server.devices.models import Record
 from inventory.server.programme.documents import (
     batch_certificates_pdf,
     batch_summary_pdf,
     handover_receipt_pdf,
 )
 from inventory.server.programme.models import Allocation, Batch
+from inventory.signing import SignatureInvalid, parse_signed_bytes, verify_signed
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -59,7 +63,7 @@ def batch_certificate(request: HttpRequest, pk: int, kind: str = "summary") -> H
     # a batch of another donor is a 404, not a 403: its existence is not for others to learn
     batch = get_object_or_404(visible_batches(request.user), pk=pk)
     render = batch_summary_pdf if kind == "summary" else batch_certificates_pdf
-    data = render(batch)
+    data = render(batch, url_pattern=request.build_absolute_uri("/verify/") + "{record_id}")
     if data is None:
         raise Http404(_("No laptop of this batch has been erased on a bench yet."))
     name = f"erasure-{kind}-{batch.donor.name}-{batch.reference}.pdf".replace(" ", "_")
@@ -77,3 +81,28 @@ def handover_receipt(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404
     filename = f"handover-{allocation.device.asset_id}-{allocation.trainee.reference}.pdf"
     return _pdf(handover_receipt_pdf(allocation), filename)
+
+
+def verify_record(request: HttpRequest, record_id: str) -> HttpResponse:
+    """Public page behind the QR code of a certificate: is this record held here, and does
+    its signature still check against the key registered for its bench?
+
+    Shows what the certificate itself prints (drives, methods, results), nothing about
+    the donor or the trainee; the record id (a random UUID) is the only way in.
+    """
+    try:
+        key = uuid.UUID(record_id)
+    except ValueError:
+        raise Http404 from None
+    stored = get_object_or_404(Record.objects.select_related("bench", "device"), record_id=key)
+    try:
+        doc = parse_signed_bytes(stored.signed_file.encode("utf-8"))
+        verify_signed(doc, public_key=stored.bench.public_key_bytes)
+        problem = ""
+    except (ValueError, SignatureInvalid) as exc:
+        problem = str(exc)
+    return render(
+        request,
+        "programme/verify.html",
+        {"stored": stored, "erasures": stored.record.get("erasures") or [], "problem": problem},
+    )
