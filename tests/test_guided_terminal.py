@@ -189,7 +189,8 @@ def test_keyboard_lists_the_keys_that_did_not_answer(pane: Any) -> None:
     assert kb["evidence"]["keys_missing"] == ["F7", "q", "/"]
     total = sum(len(row) for row in LAYOUTS["us"])
     assert kb["summary"] == f"3 of {total} keys did not answer: F7 q /."
-    assert "Caps Lock" in kb["evidence"]["not_testable_in_terminal"]
+    assert kb["evidence"]["mode"] == "terminal"
+    assert "Caps Lock" in kb["evidence"]["not_testable_here"]
     assert doc["grade"]["repairs"] == ["replace the keyboard"]
 
 

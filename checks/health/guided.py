@@ -19,11 +19,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from checks.health.keyboard import LAYOUTS, key_tokens, keyboard_check
 from checks.health.model import CheckContext, Runner, Target, Verdict
 from checks.health.terminal import MOUSE_OFF, MOUSE_ON, Terminal
 from checks.i18n import Lang, msg
 
 YES = {"y": "yes", "o": "yes", "n": "no"}  # "o" for "oui"
+
+# the keyboard check has its own module; these stay importable from here
+__all__ = ["LAYOUTS", "key_tokens", "keyboard_check"]
 
 
 def _ui(lang: Lang, en: str, fr: str) -> str:
@@ -34,181 +38,6 @@ def _terminal(ctx: CheckContext) -> Terminal:
     if ctx.terminal is None:  # the runner skips terminal checks without one
         raise RuntimeError("no terminal")
     return ctx.terminal
-
-
-# --- keyboard ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Key:
-    label: str
-    accepts: frozenset[str]
-
-
-def _k(label: str, *tokens: str) -> Key:
-    return Key(label, frozenset(tokens or (label,)))
-
-
-def _letters(chars: str) -> list[Key]:
-    return [_k(c, c, c.upper()) for c in chars]
-
-
-_F_ROW = [_k("Esc", "ESC"), *[_k(f"F{i}", f"F{i}") for i in range(1, 13)]]
-_NAV_ROW = [
-    _k("Ins", "INSERT"),
-    _k("Del", "DELETE"),
-    _k("Home", "HOME"),
-    _k("End", "END"),
-    _k("PgUp", "PGUP"),
-    _k("PgDn", "PGDN"),
-    _k("←", "LEFT"),
-    _k("↑", "UP"),
-    _k("↓", "DOWN"),
-    _k("→", "RIGHT"),
-]
-_MODS = [_k("Ctrl", "CTRL"), _k("Alt", "ALT"), _k("Space", " ")]
-
-LAYOUTS: dict[str, list[list[Key]]] = {
-    "us": [
-        _F_ROW,
-        [
-            _k("`", "`", "~"),
-            *[_k(d, d, s) for d, s in zip("1234567890", "!@#$%^&*()", strict=True)],
-            _k("-", "-", "_"),
-            _k("=", "=", "+"),
-            _k("Bksp", "BACKSPACE"),
-        ],
-        [
-            _k("Tab", "TAB"),
-            *_letters("qwertyuiop"),
-            _k("[", "[", "{"),
-            _k("]", "]", "}"),
-            _k("\\", "\\", "|"),
-        ],
-        [*_letters("asdfghjkl"), _k(";", ";", ":"), _k("'", "'", '"'), _k("Enter", "ENTER")],
-        [
-            _k("Shift", "SHIFT"),
-            *_letters("zxcvbnm"),
-            _k(",", ",", "<"),
-            _k(".", ".", ">"),
-            _k("/", "/", "?"),
-        ],
-        _MODS,
-        _NAV_ROW,
-    ],
-    "fr": [
-        _F_ROW,
-        [
-            _k("²", "²"),
-            *[
-                _k(d, d, s)
-                for d, s in zip(
-                    ["&", "é", '"', "'", "(", "-", "è", "_", "ç", "à"], "1234567890", strict=True
-                )
-            ],
-            _k(")", ")", "°"),
-            _k("=", "=", "+"),
-            _k("Bksp", "BACKSPACE"),
-        ],
-        [
-            _k("Tab", "TAB"),
-            *_letters("azertyuiop"),
-            # dead key: the terminal only sees it combined (â, ê) or followed by a space
-            _k("^", "^", "¨", "â", "ê", "î", "ô", "û", "ä", "ë", "ï", "ö", "ü"),
-            _k("$", "$", "£"),
-        ],
-        [*_letters("qsdfghjklm"), _k("ù", "ù", "%"), _k("*", "*", "µ"), _k("Enter", "ENTER")],
-        [
-            _k("Shift", "SHIFT"),
-            _k("<", "<", ">"),
-            *_letters("wxcvbn"),
-            _k(",", ",", "?"),
-            _k(";", ";", "."),
-            _k(":", ":", "/"),
-            _k("!", "!", "§"),
-        ],
-        _MODS,
-        _NAV_ROW,
-    ],
-}
-UNSEEABLE = ["Caps Lock", "Fn", "Super", "Print Screen", "left/right modifiers told apart"]
-FINISH_PRESSES = 3
-
-
-def key_tokens(key: str) -> set[str]:
-    """What one decoded key tells about the keyboard (a capital letter proves Shift)."""
-    tokens = {key}
-    if key.startswith("CTRL+"):
-        tokens |= {"CTRL", key[5:]}
-    elif key.startswith("ALT+"):
-        tokens |= {"ALT", key[4:], key[4:].lower()}
-    elif len(key) == 1 and key != key.lower():
-        tokens |= {"SHIFT", key.lower()}
-    elif len(key) == 1 and key in '~!@#$%^&*()_+{}|:"<>?°£µ§%1234567890./':
-        tokens.add("SHIFT")  # needs Shift on at least one of the layouts
-    return tokens
-
-
-def _draw_keyboard(term: Terminal, rows: list[list[Key]], seen: set[str], lang: Lang) -> None:
-    term.clear()
-    term.write(
-        _ui(
-            lang,
-            "Keyboard: press every key once. Lit keys have answered. "
-            f"Press Enter {FINISH_PRESSES} times in a row to finish.\r\n",
-            "Clavier : appuyez une fois sur chaque touche. Les touches allumées ont répondu. "
-            f"Appuyez {FINISH_PRESSES} fois de suite sur Entrée pour finir.\r\n",
-        )
-    )
-    term.write(
-        _ui(
-            lang,
-            "A terminal cannot see: " + ", ".join(UNSEEABLE) + ".\r\n\r\n",
-            "Un terminal ne peut pas voir : " + ", ".join(UNSEEABLE) + ".\r\n\r\n",
-        )
-    )
-    for row in rows:
-        cells = []
-        for key in row:
-            lit = bool(key.accepts & seen)
-            cells.append(("\x1b[30;42m" if lit else "\x1b[7m") + f" {key.label} " + "\x1b[0m")
-        term.write(" ".join(cells) + "\r\n\r\n")
-
-
-def keyboard_check(ctx: CheckContext, _target: Target | None, layout: str | None = None) -> Verdict:
-    term = _terminal(ctx)
-    name = layout or ("fr" if ctx.lang == "fr" else "us")
-    rows = LAYOUTS[name]
-    keys = [k for row in rows for k in row]
-    seen: set[str] = set()
-    enters = 0
-    with term:
-        _draw_keyboard(term, rows, seen, ctx.lang)
-        while True:
-            key = term.read_key()
-            if key is None or key.startswith("MOUSE:"):
-                continue
-            enters = enters + 1 if key == "ENTER" else 0
-            seen |= key_tokens(key)
-            if enters >= FINISH_PRESSES or all(k.accepts & seen for k in keys):
-                break
-            _draw_keyboard(term, rows, seen, ctx.lang)
-    missing = [k.label for k in keys if not k.accepts & seen]
-    evidence: dict[str, Any] = {
-        "layout": name,
-        "keys_total": len(keys),
-        "keys_missing": missing,
-        "mode": "terminal",
-        "not_testable_in_terminal": UNSEEABLE,
-    }
-    if missing:
-        return Verdict(
-            "fail",
-            msg("keyboard.missing", count=len(missing), total=len(keys), keys=" ".join(missing)),
-            evidence,
-            repair=msg("repair.replace_keyboard"),
-        )
-    return Verdict("pass", msg("keyboard.ok", total=len(keys)), evidence)
 
 
 # --- screen --------------------------------------------------------------------------

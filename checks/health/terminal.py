@@ -149,6 +149,11 @@ class Terminal:
     def at(self, row: int, col: int, text: str) -> None:
         self.write(f"\x1b[{row};{col}H{text}")
 
+    @property
+    def pending(self) -> bool:
+        """Characters already read from the terminal and not yet decoded."""
+        return bool(self._pending)
+
     def _read_char(self, timeout: float | None) -> str | None:
         if self._pending:
             ch, self._pending = self._pending[0], self._pending[1:]
