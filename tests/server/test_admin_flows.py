@@ -1,0 +1,89 @@
+"""What coordinators do in the admin, through its forms: returns, tickets, languages."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from inventory.server.devices.models import Device
+from inventory.server.programme import services
+from inventory.server.programme.models import Allocation, Cohort, MaintenanceTicket, Trainee
+from inventory.server.samples import record
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def allocation(api, key, stock):
+    laptop = Device.objects.get(asset_id=api.store(record(key))["asset_id"])
+    trainee = Trainee.objects.create(
+        reference="TR-1", name="Ana", cohort=Cohort.objects.create(name="C")
+    )
+    return services.allocate(laptop, trainee, on=dt.date(2023, 1, 10))
+
+
+def test_a_coordinator_records_a_return_in_the_allocation_form(client, users, allocation):
+    client.force_login(users.coordinator)
+    response = client.post(
+        f"/admin/programme/allocation/{allocation.pk}/change/",
+        {"returned_on": "2025-06-01", "return_reason": "moved away"},
+    )
+    assert response.status_code == 302, response.content
+    allocation.refresh_from_db()
+    assert allocation.returned_on == dt.date(2025, 6, 1)
+    assert allocation.device.status == "returned"
+    assert allocation.device.events.last().user == users.coordinator
+
+
+def test_an_expired_ticket_is_refused_in_the_form_with_the_reason(client, users, allocation):
+    client.force_login(users.coordinator)
+    response = client.post(
+        "/admin/programme/maintenanceticket/add/",
+        {"allocation": allocation.pk, "opened_on": "2026-02-01", "problem": "keyboard"},
+    )
+    assert response.status_code == 200  # the form again, with the error
+    assert "The maintenance ticket expired on 2026-01-10" in response.content.decode()
+    assert MaintenanceTicket.objects.count() == 0
+
+
+def test_a_ticket_opened_and_closed_in_the_admin_moves_the_laptop(client, users, allocation):
+    client.force_login(users.coordinator)
+    response = client.post(
+        "/admin/programme/maintenanceticket/add/",
+        {"allocation": allocation.pk, "opened_on": "2025-02-01", "problem": "keyboard"},
+    )
+    assert response.status_code == 302, response.content
+    ticket = MaintenanceTicket.objects.get()
+    assert Device.objects.get().status == "maintenance"
+    response = client.post(
+        f"/admin/programme/maintenanceticket/{ticket.pk}/change/",
+        {"status": "closed", "closed_on": "2025-02-03", "resolution": "new keyboard"},
+    )
+    assert response.status_code == 302, response.content
+    assert Device.objects.get().status == "allocated"
+
+
+def test_the_allocation_form_offers_only_certified_laptops_and_waiting_trainees(
+    client, users, allocation, api, key
+):
+    ready = Device.objects.get(asset_id=api.store(record(key))["asset_id"])
+    not_ready = Device.objects.get(asset_id=api.store(record(key, certified=False))["asset_id"])
+    waiting = Trainee.objects.create(reference="TR-2", name="Bo")
+    client.force_login(users.coordinator)
+    form = client.get("/admin/programme/allocation/add/").context["adminform"].form
+    assert list(form.fields["device"].queryset) == [ready]
+    assert not_ready not in form.fields["device"].queryset
+    assert list(form.fields["trainee"].queryset) == [waiting]
+    assert Allocation.objects.count() == 1
+
+
+def test_the_admin_speaks_french(client, users):
+    client.force_login(users.coordinator)
+    page = client.get("/admin/", headers={"Accept-Language": "fr"}).content.decode()
+    assert "Stagiaires" in page or "stagiaires" in page
+    assert "Rapports du programme" in page
+    assert 'id="language-form"' in page
+    client.post("/i18n/setlang/", {"language": "en", "next": "/admin/"})
+    page = client.get("/admin/", headers={"Accept-Language": "fr"}).content.decode()
+    assert "Programme reports" in page
