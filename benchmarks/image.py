@@ -108,7 +108,7 @@ def timed(argv: list[str]) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--keep", type=Path, help="reuse/keep the built image in this folder")
     args = parser.parse_args()
     if os.geteuid() != 0:

@@ -3,8 +3,8 @@
 The calling thread fills page-aligned buffers from the decompressor (zstd, lzma, zlib,
 hashlib and pread/pwrite all release the GIL on large buffers), a hashing thread checks
 each extent's checksum, a writing thread pwrite()s the mapped parts and flushes the
-device every 64 MiB, and a verifying thread reads the flushed extents back (O_DIRECT)
-and compares them with the digests taken while writing, which were themselves checked
+device every 64 MiB, and two verifying threads read the flushed extents back (O_DIRECT)
+and hash them, comparing with the digests taken while writing, which were themselves checked
 against the bmap. Buffers circulate through bounded queues, so memory stays at
 ``buffers x chunk`` however big the image.
 
@@ -32,6 +32,7 @@ BUFFERS = 6
 SEGMENT = 64 << 20
 
 SYNC_EVERY = 64 << 20
+VERIFY_BUFFERS = 3
 
 
 @dataclass(frozen=True)
@@ -287,16 +288,25 @@ def write_and_verify(
                 durable.publish(complete)
                 unsynced = 0
 
-    def verify_stage() -> None:
-        buffer = aligned_buffer(chunk_size + target.alignment)
+    read_free: queue.Queue[Any] = queue.Queue()
+    for _ in range(VERIFY_BUFFERS):
+        read_free.put(aligned_buffer(chunk_size + target.alignment))
+    to_check: queue.Queue[Any] = queue.Queue(VERIFY_BUFFERS)
+
+    def read_back_stage() -> None:
+        """Reads flushed extents back, in order; hashing happens in check_stage."""
         index = 0
         while durable.wait_beyond(index, stages.abort):
-            written = hasher.checked[index]
-            digest = hashlib.new(algorithm)
-            offset, remaining = written.extent.offset, written.extent.length
+            offset, remaining = (
+                hasher.checked[index].extent.offset,
+                hasher.checked[index].extent.length,
+            )
             # O_DIRECT reads bypass the page cache; the ordinary fallback must too.
             target.drop_cache(offset, remaining)
-            while remaining and not stages.abort.is_set():
+            while remaining:
+                buffer = stages.get(read_free)
+                if buffer is None:
+                    return
                 length = min(remaining, chunk_size)
                 rounded = -(-length // target.alignment) * target.alignment
                 got = target.read_into(offset, memoryview(buffer)[:rounded])
@@ -304,17 +314,29 @@ def write_and_verify(
                     raise ImageError(
                         f"{target.path}: the device ended at byte {offset + got} while verifying"
                     )
-                digest.update(memoryview(buffer)[:length])
                 offset += length
                 remaining -= length
-                counters["verified"] += length
+                stages.put(to_check, (index, buffer, length, remaining == 0))
+            index += 1
+        stages.put(to_check, None)
+
+    def check_stage() -> None:
+        digest = hashlib.new(algorithm)
+        while (item := stages.get(to_check)) is not None:
+            index, buffer, length, last = item
+            digest.update(memoryview(buffer)[:length])
+            read_free.put(buffer)
+            counters["verified"] += length
+            if not last:
+                continue
+            written = hasher.checked[index]
             if digest.hexdigest() != written.digest:
                 raise ChecksumMismatch(
                     f"verification failed: {target.path} does not hold the image in "
                     f"{written.extent.label} ({algorithm} read back {digest.hexdigest()}, "
                     f"written {written.digest})"
                 )
-            index += 1
+            digest = hashlib.new(algorithm)
 
     def report(phase: str, position: int) -> None:
         if progress is not None:
@@ -328,7 +350,10 @@ def write_and_verify(
         stages.thread(hash_stage, "weee-image-hash"),
         stages.thread(write_stage, "weee-image-write"),
     ]
-    verifier = stages.thread(verify_stage, "weee-image-verify")
+    verifiers = [
+        stages.thread(read_back_stage, "weee-image-read-back"),
+        stages.thread(check_stage, "weee-image-check"),
+    ]
     position = 0
     last_report = 0.0
     try:
@@ -363,12 +388,13 @@ def write_and_verify(
             while worker.is_alive():
                 worker.join(0.25)
                 report("write", position)
-        while verifier.is_alive():
-            verifier.join(0.25)
-            report("verify", position)
+        for verifier in verifiers:
+            while verifier.is_alive():
+                verifier.join(0.25)
+                report("verify", position)
     except BaseException as exc:
         stages.fail(exc)
-    for worker in [*workers, verifier]:
+    for worker in [*workers, *verifiers]:
         worker.join()
     stages.raise_error()
     report("verify", position)
