@@ -1,7 +1,7 @@
 """Server tests: pytest-django with the settings of ``inventory.server``.
 
 The database is SQLite (in memory) unless WEEE_SERVER_TEST_DATABASE_URL names another
-one: test_postgres.py re-runs this whole directory that way against the real PostgreSQL
+one: test_server_postgres.py re-runs this whole directory that way against the real PostgreSQL
 of scripts/services/postgres.sh. A developer's own WEEE_DATABASE_URL is never used.
 """
 

@@ -2,7 +2,7 @@
 
 Kept honest by tests: every route of ``api/urls.py`` is described here, and every
 response the tests receive validates against the schema given here for its status code
-(tests/server/test_api_openapi.py); schemathesis checks the live server against it.
+(tests/server/test_server_api_openapi.py); schemathesis checks the live server against it.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """`weee manage addbench` and `weee serve` argument handling (the live server itself is
-exercised in test_live_server.py)."""
+exercised in test_server_live_server.py)."""
 
 from __future__ import annotations
 
