@@ -28,7 +28,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from agent.wipe import WipeOptions, erase
+# Run as a script, this folder comes first on sys.path, where benchmarks/checks.py would
+# hide the ``checks`` package: put the repository there instead.
+sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+from agent.wipe import WipeOptions, erase  # noqa: E402
 
 GiB = 1 << 30
 
@@ -40,9 +44,10 @@ def timed(argv: list[str]) -> float:
     return time.perf_counter() - start
 
 
-def dd_round(device: str) -> float:
+def dd_round(device: str, size: int) -> float:
+    count = f"count={size // (8 << 20)}"  # dd fails writing past the end without it
     return timed(
-        ["dd", "if=/dev/zero", f"of={device}", "bs=8M", "oflag=direct", "status=none"]
+        ["dd", "if=/dev/zero", f"of={device}", "bs=8M", count, "oflag=direct", "status=none"]
     ) + timed(["dd", f"if={device}", "of=/dev/null", "bs=8M", "iflag=direct", "status=none"])
 
 
@@ -78,7 +83,7 @@ def main() -> int:
         dd_times: list[float] = []
         weee_times: list[float] = []
         for _ in range(args.rounds):
-            dd_times.append(dd_round(device))
+            dd_times.append(dd_round(device, size))
             weee_times.append(weee_round(device, work / "journal"))
         cli = timed(
             [str(Path(sys.executable).parent / "weee"), "wipe", device, "--yes",
