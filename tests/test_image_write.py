@@ -457,3 +457,24 @@ def test_device_in_use_is_refused(images: Images, tmp_path: Path, how: str) -> N
         if mounted:
             run_command(["umount", str(mountpoint)])
         run_command(["losetup", "-d", device])
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--sha256", "xyz"], "64 hex digits"),
+        (["--asset-id", "../etc/passwd"], "asset ID"),
+        (["--grow-fs"], "block devices only"),
+        (["--bmap", "x.bmap", "--no-bmap"], "contradict"),
+    ],
+    ids=["sha256", "asset-id", "grow-fs-on-file", "bmap-flags"],
+)
+def test_cli_bad_arguments_fail_before_anything_is_written(
+    images: Images, tmp_path: Path, args: list[str], message: str
+) -> None:
+    target = tmp_path / "disk.img"
+    target.write_bytes(b"\0" * IMAGE_SIZE)
+    outcome = CliRunner().invoke(weee, ["image", str(images.raw), str(target), *args])
+    assert outcome.exit_code == EXIT_USAGE
+    assert message in outcome.stderr
+    assert target.read_bytes() == b"\0" * IMAGE_SIZE

@@ -10,9 +10,10 @@ import click
 
 from agent.errors import RefusedError, UsageError, WeeeError
 from agent.image.errors import ImageError
+from agent.image.partitions import validate_asset_id
 from agent.image.progress import ProgressPrinter
 from agent.image.result import ImageResult, now_iso
-from agent.image.writer import check_fits, plan_image, write_image
+from agent.image.writer import SHA256_PATTERN, check_fits, plan_image, write_image
 
 
 def _confirm(device: str, description: str) -> None:
@@ -85,6 +86,11 @@ def _image(source: str, device: str, bmap_location: str | None, no_bmap: bool,
            yes: bool, dry_run: bool, as_json: bool) -> None:  # fmt: skip
     if bmap_location and no_bmap:
         raise UsageError("--bmap and --no-bmap contradict each other")
+    # Bad arguments are said before the confirmation prompt, not after it.
+    if sha256 is not None and not SHA256_PATTERN.match(sha256):
+        raise UsageError(f"--sha256 {sha256!r}: expected 64 hex digits")
+    if asset_id is not None:
+        validate_asset_id(asset_id)
     bmap: str | bool | None = False if no_bmap else bmap_location
     plan = plan_image(source, device, bmap=bmap, retries=retries)
     try:
@@ -114,6 +120,8 @@ def _image(source: str, device: str, bmap_location: str | None, no_bmap: bool,
             return
         if plan.refusals:
             raise RefusedError(f"refusing to write {device}: " + "; ".join(plan.refusals))
+        if grow_fs and not plan.device_is_block:
+            raise UsageError("--grow-fs works on block devices only, not on image files")
         check_fits(plan)
         if not yes:
             _confirm(device, plan.device_description)

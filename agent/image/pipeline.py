@@ -189,7 +189,6 @@ class _Hasher:
         if self._fixed is None:
             if extent is not None and self._position_in_extent:
                 # The last segment is shorter than 64 MiB: record its real length.
-                self._fixed = None
                 short = Extent(
                     extent.offset,
                     self._position_in_extent,
