@@ -478,3 +478,22 @@ def test_cli_bad_arguments_fail_before_anything_is_written(
     assert outcome.exit_code == EXIT_USAGE
     assert message in outcome.stderr
     assert target.read_bytes() == b"\0" * IMAGE_SIZE
+
+
+def test_image_file_target_grows_and_gets_asset_id(images: Images, tmp_path: Path) -> None:
+    """A VM disk file bigger than the image: GPT repaired, last partition grown (its file
+    system left alone: --grow-fs is for block devices), asset ID on the ESP."""
+    target = tmp_path / "vm-disk.img"
+    with open(target, "wb") as handle:
+        handle.truncate(80 << 20)
+    result = write_image(str(images.compressed["gz"]), str(target), grow=True, asset_id="A-1")
+    assert result.status == "verified", result.error
+    assert "No problems found" in must(["sgdisk", "-v", str(target)])
+    gpt = read_gpt(str(target))
+    assert gpt is not None and gpt.backup_lba == (80 << 20) // 512 - 1
+    assert gpt.partitions[-1].last_lba == gpt.last_usable
+    esp = f"{target}@@{gpt.partitions[0].first_lba * 512}"
+    assert must(["mtype", "-i", esp, "::/weee/asset-id"]) == "A-1\n"
+    assert must(["mtype", "-i", esp, "::/EFI/BOOT/BOOTX64.EFI"])  # the image's own files
+    root = gpt.partitions[-1]
+    assert run_fsck(f"{target}?offset={root.first_lba * 512}") == 0
