@@ -10,13 +10,13 @@ laptop (the stick moved) is archived as abandoned and a new run starts.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agent.errors import EXIT_FAILED, EXIT_INCOMPLETE, EXIT_OK
-from agent.run import steps as step_functions
+from agent.run import steps as steps_module
 from agent.run.journal import RunJournal, RunState
 from agent.run.profile import Profile
 from agent.run.steps import RunContext, StepAborted, StepOutput
@@ -27,6 +27,9 @@ from checks.i18n import Lang
 if TYPE_CHECKING:
     from checks.source import Source
     from inventory.sync import Transport
+
+
+StepFunction = Callable[[RunContext], StepOutput]
 
 
 @dataclass
@@ -60,9 +63,13 @@ def run_bench(
     transport_factory: Callable[[], Transport] = _requests_transport,
     env: dict[str, str] | None = None,
     sync_attempts: int = 3,
+    step_functions: Mapping[str, StepFunction] | None = None,
 ) -> RunOutcome:
     """Run (or resume) the bench run; returns the verdict. Never raises for a failing
-    laptop: a failed erasure is a verdict, not an exception."""
+    laptop: a failed erasure is a verdict, not an exception.
+
+    ``step_functions`` replaces the step adapters (tests pass fakes in)."""
+    functions = {**steps_module.STEP_FUNCTIONS, **(step_functions or {})}
     mode = "maintenance" if maintenance_ticket is not None else "refurbishment"
     steps = list(profile.run.steps)
     if mode == "maintenance":
@@ -101,9 +108,9 @@ def run_bench(
         for step in steps:
             step_state = state.steps[step]
             if step != "probe" and step_state.status in ("done", "failed", "skipped"):
-                step_functions.restore(ctx, step, journal.read_output(step))
+                steps_module.restore(ctx, step, journal.read_output(step))
                 continue
-            output = _run_step(ctx, journal, state, step)
+            output = _run_step(ctx, journal, state, step, functions[step])
             if step == "probe":
                 device_id = (ctx.hardware or {}).get("device", {}).get("device_id")
                 if state.device_id is not None and device_id != state.device_id:
@@ -153,7 +160,9 @@ def _finish_step(
     journal.save(state)
 
 
-def _run_step(ctx: RunContext, journal: RunJournal, state: RunState, step: str) -> StepOutput:
+def _run_step(
+    ctx: RunContext, journal: RunJournal, state: RunState, step: str, function: StepFunction
+) -> StepOutput:
     step_state = state.steps[step]
     step_state.status = "running"
     step_state.started_at = now_iso()
@@ -162,7 +171,7 @@ def _run_step(ctx: RunContext, journal: RunJournal, state: RunState, step: str) 
     ctx.view.step_started(step)
     started = time.monotonic()
     try:
-        output = step_functions.STEP_FUNCTIONS[step](ctx)
+        output = function(ctx)
     except StepAborted as exc:
         output = StepOutput("failed", str(exc))
         _finish_step(journal, state, step, output, started)

@@ -1,0 +1,232 @@
+"""The runner's journal and routing, with the steps replaced by fakes (passed in).
+
+What the real steps do end to end is tested on a loop device (test_run_demo.py) and in
+the VM (test_vm_bench.py); here: order, resume after an interruption, another laptop,
+maintenance and parts routing, verdicts and exit codes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agent.errors import EXIT_FAILED, EXIT_INCOMPLETE, EXIT_OK
+from agent.run.profile import PathsSection, Profile, RunSection
+from agent.run.runner import RunOutcome, run_bench
+from agent.run.steps import RunContext, StepOutput
+from agent.run.view import RunView
+
+
+class Recorder(RunView):
+    def __init__(self) -> None:
+        self.events: list[tuple[str, ...]] = []
+
+    def step_started(self, step: str) -> None:
+        self.events.append(("started", step))
+
+    def step_finished(self, step: str, status: str, summary: str) -> None:
+        self.events.append(("finished", step, status))
+
+    def message(self, text: str, *, level: str = "info") -> None:
+        self.events.append(("message", level, text))
+
+
+class FakeBench:
+    """Fake steps that record their calls and build just enough context."""
+
+    def __init__(self, *, device_id: str = "dev-A", grade: str = "A") -> None:
+        self.device_id = device_id
+        self.grade = grade
+        self.calls: list[str] = []
+        self.interrupt_at: str | None = None
+        self.erasure_status = "certified"
+
+    def functions(self) -> dict[str, Callable[[RunContext], StepOutput]]:
+        names = ("probe", "checks", "guided", "erase", "image", "record", "spool", "sync")
+        return {name: self._step(name) for name in (*names, "label")}
+
+    def _step(self, name: str) -> Callable[[RunContext], StepOutput]:
+        def run(ctx: RunContext) -> StepOutput:
+            self.calls.append(name)
+            if self.interrupt_at == name:
+                raise KeyboardInterrupt
+            return getattr(self, name)(ctx)
+
+        return run
+
+    def probe(self, ctx: RunContext) -> StepOutput:
+        ctx.hardware = {"device": {"device_id": self.device_id}}
+        return StepOutput("done", "probed")
+
+    def checks(self, ctx: RunContext) -> StepOutput:
+        ctx.checks = {"grade": {"grade": self.grade}}
+        return StepOutput("done", "checked", ctx.checks)
+
+    def guided(self, ctx: RunContext) -> StepOutput:
+        return StepOutput("skipped", "unattended", ctx.checks)
+
+    def erase(self, ctx: RunContext) -> StepOutput:
+        ctx.erasures = [{"status": self.erasure_status, "media": {"device": "/dev/sda"}}]
+        status = "done" if self.erasure_status == "certified" else "failed"
+        return StepOutput(status, "erased", {"erasures": ctx.erasures})
+
+    def image(self, ctx: RunContext) -> StepOutput:
+        if ctx.route != "refurbish":
+            return StepOutput("skipped", "no image")
+        ctx.image = {"status": "verified"}
+        return StepOutput("done", "imaged", ctx.image)
+
+    def record(self, ctx: RunContext) -> StepOutput:
+        certified = bool(ctx.erasures) and all(e["status"] == "certified" for e in ctx.erasures)
+        certified = certified and ctx.image is not None
+        kind = {"maintenance": "maintenance", "recycle": "recycling"}.get(
+            ctx.route, "refurbishment"
+        )
+        ctx.signed = {
+            "record": {
+                "record_id": f"rec-{len(self.calls)}",
+                "kind": kind,
+                "certified": certified,
+                "erasures": ctx.erasures,
+                "image": ctx.image,
+            }
+        }
+        return StepOutput("done", "recorded", ctx.signed)
+
+    def spool(self, ctx: RunContext) -> StepOutput:
+        return StepOutput("done", "spooled", {"path": "/spool/x.json"})
+
+    def sync(self, ctx: RunContext) -> StepOutput:
+        ctx.sync = {"state": "sent", "asset_id": "W-000042", "server": "http://db"}
+        return StepOutput("done", "sent", ctx.sync)
+
+    def label(self, ctx: RunContext) -> StepOutput:
+        return StepOutput("done", "labelled", {"path": "/labels/x.txt"})
+
+
+def _profile(tmp_path: Path, steps: tuple[str, ...] | None = None) -> Profile:
+    run = RunSection(steps=steps) if steps else RunSection()
+    return Profile(run=run, paths=PathsSection(data_dir=str(tmp_path / "data")))
+
+
+def _run(tmp_path: Path, fake: FakeBench, **kwargs: Any) -> RunOutcome:
+    return run_bench(
+        _profile(tmp_path),
+        view=kwargs.pop("view", Recorder()),
+        step_functions=fake.functions(),
+        env={},
+        **kwargs,
+    )
+
+
+def _current(tmp_path: Path) -> dict[str, Any]:
+    path = tmp_path / "data" / "state" / "run" / "current" / "run.json"
+    doc: dict[str, Any] = json.loads(path.read_text())
+    return doc
+
+
+def test_it_runs_every_step_in_order_and_certifies(tmp_path: Path) -> None:
+    fake = FakeBench()
+    view = Recorder()
+    outcome = _run(tmp_path, fake, view=view, unattended=True)
+    assert fake.calls == list(_profile(tmp_path).run.steps)
+    assert outcome.verdict.verdict == "certified"
+    assert outcome.verdict.exit_code == EXIT_OK
+    assert outcome.verdict.asset_id == "W-000042"
+    assert [e for e in view.events if e[0] == "started"] == [("started", s) for s in fake.calls]
+    # the finished run is archived whole, the way cleared for the next laptop
+    assert outcome.archived_to is not None
+    archived = json.loads((outcome.archived_to / "run.json").read_text())
+    assert archived["verdict"]["verdict"] == "certified"
+    assert (outcome.archived_to / "erase.json").exists()
+    assert not (tmp_path / "data" / "state" / "run" / "current").exists()
+
+
+def test_an_interrupted_run_resumes_at_the_step_it_stopped_in(tmp_path: Path) -> None:
+    fake = FakeBench()
+    fake.interrupt_at = "erase"
+    first = _run(tmp_path, fake, unattended=True)
+    assert first.verdict.verdict == "interrupted"
+    assert first.verdict.exit_code == EXIT_INCOMPLETE
+    state = _current(tmp_path)
+    assert state["steps"]["checks"]["status"] == "done"
+    assert state["steps"]["erase"]["status"] == "running"  # what a power cut leaves too
+
+    fake.calls.clear()
+    fake.interrupt_at = None
+    second = _run(tmp_path, fake, unattended=True)
+    # the probe always runs (is it the same laptop?), finished steps are not redone
+    assert fake.calls[:2] == ["probe", "erase"]
+    assert "checks" not in fake.calls
+    assert second.state.run_id == first.state.run_id
+    assert second.state.boots == 2
+    assert second.state.steps["erase"].attempts == 2
+    assert second.verdict.verdict == "certified"
+    assert second.context.checks == {"grade": {"grade": "A"}}  # restored from the journal
+
+
+def test_another_laptop_does_not_inherit_an_unfinished_run(tmp_path: Path) -> None:
+    fake = FakeBench(device_id="laptop-A")
+    fake.interrupt_at = "erase"
+    first = _run(tmp_path, fake, unattended=True)
+
+    other = FakeBench(device_id="laptop-B")
+    view = Recorder()
+    second = _run(tmp_path, other, view=view, unattended=True)
+    assert second.state.run_id != first.state.run_id
+    assert "checks" in other.calls  # everything again, for this laptop
+    assert second.state.device_id == "laptop-B"
+    old = tmp_path / "data" / "state" / "run" / "runs" / first.state.run_id / "run.json"
+    assert "laptop laptop-B came next" in json.loads(old.read_text())["archived"]["reason"]
+    assert any("another laptop" in e[2] for e in view.events if e[0] == "message")
+
+
+def test_maintenance_never_erases_nor_images(tmp_path: Path) -> None:
+    fake = FakeBench()
+    outcome = _run(tmp_path, fake, unattended=True, maintenance_ticket="T-2026-0042")
+    assert "erase" not in fake.calls and "image" not in fake.calls
+    assert outcome.verdict.verdict == "maintenance"
+    assert outcome.verdict.exit_code == EXIT_OK
+    assert outcome.context.record is not None
+    assert outcome.context.record["kind"] == "maintenance"
+    assert outcome.state.maintenance_ticket == "T-2026-0042"
+
+
+def test_a_laptop_graded_parts_is_erased_and_routed_to_recycling(tmp_path: Path) -> None:
+    fake = FakeBench(grade="parts")
+    outcome = _run(tmp_path, fake, unattended=True)
+    assert "erase" in fake.calls
+    assert outcome.state.steps["image"].status == "skipped"
+    assert outcome.verdict.verdict == "recycling"
+    assert outcome.context.record is not None
+    assert outcome.context.record["kind"] == "recycling"
+    assert outcome.verdict.reasons[0].startswith("graded parts")
+
+
+def test_a_failed_erasure_is_a_failed_verdict_not_a_crash(tmp_path: Path) -> None:
+    fake = FakeBench()
+    fake.erasure_status = "failed"
+    outcome = _run(tmp_path, fake, unattended=True)
+    assert outcome.verdict.verdict == "failed"
+    assert outcome.verdict.exit_code == EXIT_FAILED
+    assert any(r.startswith("erase:") for r in outcome.verdict.reasons)
+    assert fake.calls[-1] == "label"  # the record and the label still happen
+
+
+@pytest.mark.parametrize("profile_parts", ["refurbish"])
+def test_the_profile_can_send_parts_laptops_through_refurbishment(
+    tmp_path: Path, profile_parts: str
+) -> None:
+    fake = FakeBench(grade="parts")
+    profile = Profile(
+        run=RunSection(parts=profile_parts), paths=PathsSection(data_dir=str(tmp_path))
+    )
+    outcome = run_bench(
+        profile, view=RunView(), step_functions=fake.functions(), env={}, unattended=True
+    )
+    assert outcome.verdict.verdict == "certified"
+    assert "image" in fake.calls

@@ -1,0 +1,105 @@
+"""The bench run for real on this machine, erasing only loop devices the tests create:
+``weee demo`` (the README's first command) and ``weee run --maintenance``."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from agent.cli import main
+from agent.run.demo import MARKER, count_marker, loop_device, make_donor_disk, run_demo
+from agent.run.view import RunView
+from checks.system import run_command
+from inventory.signing import verify_signed
+
+pytestmark = [
+    pytest.mark.root,
+    pytest.mark.slow,
+    pytest.mark.skipif(os.geteuid() != 0, reason="needs root for loop devices"),
+]
+
+
+def _attached(path: Path) -> bool:
+    result = run_command(["losetup", "--associated", str(path)])
+    return bool(result.text.strip())
+
+
+def test_the_demo_erases_images_certifies_and_registers_a_disposable_disk(
+    tmp_path: Path,
+) -> None:
+    # --refurbish: this machine is no laptop (graded parts); the demo goes on to the image
+    result = run_demo(tmp_path / "demo", view=RunView(), lang="en", refurbish=True)
+    verdict = result.outcome.verdict
+    assert verdict.verdict == "certified", verdict.reasons
+    assert result.markers_before == 257
+    assert result.markers_after == 0
+    assert result.stored_status == 200
+    assert verdict.asset_id
+    assert verdict.record_path is not None and verdict.label_path is not None
+    signed = json.loads(Path(verdict.record_path).read_text())
+    verified = verify_signed(signed)
+    record = verified.record
+    assert record["certified"] is True
+    assert [e["status"] for e in record["erasures"]] == ["certified"]
+    assert record["erasures"][0]["media"]["device"] == result.loop_device
+    assert record["image"]["status"] == "verified"
+    assert f"ASSET   {verdict.asset_id}" in Path(verdict.label_path).read_text()
+    # the disposable disk is gone: detached and deleted
+    assert not list((tmp_path / "demo").glob("weee-demo-disk-*"))
+
+
+def test_the_demo_on_defaults_routes_a_parts_machine_to_recycling(tmp_path: Path) -> None:
+    result = run_demo(tmp_path / "demo", view=RunView(), lang="fr")
+    verdict = result.outcome.verdict
+    assert result.markers_after == 0
+    if verdict.grade != "parts":
+        pytest.skip(f"this machine is graded {verdict.grade}: a laptop in working order")
+    assert verdict.verdict == "recycling"
+    assert result.outcome.state.steps["image"].status == "skipped"
+    record = json.loads(Path(str(verdict.record_path)).read_text())["record"]
+    assert record["kind"] == "recycling"
+    assert record["erasures"][0]["destination"] == "recycle"
+
+
+@pytest.fixture
+def donor_disk(tmp_path: Path) -> Iterator[tuple[Path, str]]:
+    disk = tmp_path / "donor.img"
+    make_donor_disk(disk, 32 << 20)
+    with loop_device(disk) as device:
+        yield disk, device
+    assert not _attached(disk)
+
+
+def test_a_maintenance_run_erases_nothing_and_records_the_ticket(
+    tmp_path: Path, donor_disk: tuple[Path, str]
+) -> None:
+    disk, device = donor_disk
+    policy = tmp_path / "policy.toml"
+    policy.write_text("[cpu]\nstress_s = 1.0\n")
+    profile = tmp_path / "profile.toml"
+    profile.write_text(
+        f'[erase]\ndrives = ["{device}"]\n[policy]\nfile = "{policy}"\n'
+        f'[paths]\ndata_dir = "{tmp_path / "data"}"\n'
+    )
+    before = count_marker(disk, MARKER)
+    result = CliRunner().invoke(
+        main,
+        [
+            "run", "--profile", str(profile), "--unattended", "--screen", "plain",
+            "--maintenance", "T-2026-0042", "--json",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout[result.stdout.index("{\n") :])
+    assert summary["verdict"]["verdict"] == "maintenance"
+    assert "erase" not in summary["steps"] and "image" not in summary["steps"]
+    assert count_marker(disk, MARKER) == before  # nothing erased
+    record = json.loads(Path(summary["verdict"]["record_path"]).read_text())["record"]
+    assert record["kind"] == "maintenance"
+    assert record["maintenance_ticket"] == "T-2026-0042"
+    assert record["erasures"] == [] and record["image"] is None
