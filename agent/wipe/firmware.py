@@ -8,9 +8,11 @@ SATA disk does), so each step is confirmed by reading the drive's state back.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import re
+import struct
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -232,8 +234,22 @@ def ata_security_erase(disk: Disk, enhanced: bool, run: Run, timeout_s: float) -
         raise
 
 
-def mmc_secure_erase(disk: Disk, run: Run, timeout_s: float) -> None:
-    _check(run(["blkdiscard", "--secure", disk.path], timeout=timeout_s), "blkdiscard --secure")
+BLKSECDISCARD = 0x127D  # _IO(0x12, 125), linux/fs.h
+
+
+def mmc_secure_erase(disk: Disk, fd: int | None, run: Run, timeout_s: float) -> None:
+    """eMMC secure erase/trim: the BLKSECDISCARD ioctl over the whole device.
+
+    Issued on weee's own exclusive file descriptor when it has one (``blkdiscard
+    --secure`` would open the device O_EXCL itself and find it busy).
+    """
+    if fd is None:
+        _check(run(["blkdiscard", "--secure", disk.path], timeout=timeout_s), "blkdiscard --secure")
+        return
+    try:
+        fcntl.ioctl(fd, BLKSECDISCARD, struct.pack("QQ", 0, disk.size_bytes))
+    except OSError as exc:
+        raise FirmwareError(f"BLKSECDISCARD: {exc.strerror or exc}") from exc
 
 
 def run_firmware_method(
@@ -243,6 +259,7 @@ def run_firmware_method(
     run: Run = run_command,
     poll: Callable[[float], None] = time.sleep,
     drive_estimate_s: float | None = None,
+    fd: int | None = None,
 ) -> None:
     """Run one firmware method; raises FirmwareError if the drive refused or failed it."""
     # generous: the drive's own estimate doubled, or 4 h for the slowest laptop disks
@@ -264,7 +281,7 @@ def run_firmware_method(
     elif method == "ata-security-erase":
         ata_security_erase(disk, False, run, timeout_s)
     elif method == "mmc-secure-erase":
-        mmc_secure_erase(disk, run, timeout_s)
+        mmc_secure_erase(disk, fd, run, timeout_s)
     else:
         raise ValueError(f"not a firmware method: {method}")
 

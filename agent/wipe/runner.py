@@ -40,6 +40,7 @@ from agent.wipe.report import (
     Operator,
     PassRecord,
     Sanitization,
+    Verification,
     now_iso,
 )
 from checks.system import run_command
@@ -231,16 +232,33 @@ def _erase_one(job: _Job, options: WipeOptions, journal: Journal) -> None:
             if new_size:
                 ctx.size_bytes = report.media.size_bytes = new_size
         done = False
-        for method in plan.methods:
+        tried: list[str] = []  # firmware methods the drive refused, or that did not verify
+        for index, method in enumerate(plan.methods):
             if method == "overwrite":
                 _overwrite(report, options, ctx)
                 done = True
+            else:
+                outcome = _firmware(job, method, options, journal)
+                if outcome is None:
+                    done = True
+                elif outcome.startswith("verification"):
+                    if "overwrite" not in plan.methods[index + 1 :]:
+                        done = True  # the failed verification stands: never certified
+                    else:
+                        tried.append(f"{method}: {outcome}")
+                        _reset_attempt(report)
+                else:
+                    tried.append(f"{method}: {outcome}")
+            if done:
                 break
-            if _firmware(job, method, options, journal):
-                done = True
-                break
+        if tried:
+            report.sanitization.technique += (
+                " Tried first, without success: " + "; ".join(tried) + "."
+            )
         if not done:
-            report.fail("every firmware method was refused by the drive: nothing was erased")
+            report.fail(
+                "no firmware erase method worked: nothing was erased (" + "; ".join(tried) + ")"
+            )
     except Stopped:
         interrupted = True
     except OSError as exc:
@@ -274,8 +292,19 @@ def _overwrite(report: ErasureReport, options: WipeOptions, ctx: JobContext) -> 
     engine.overwrite(report, spec, ctx)
 
 
-def _firmware(job: _Job, method: str, options: WipeOptions, journal: Journal) -> bool:
-    """Try one firmware method; False if the drive refused it (nothing destroyed)."""
+def _reset_attempt(report: ErasureReport) -> None:
+    """Forget a firmware attempt that did not verify, before the overwrite fallback."""
+    report.passes = []
+    report.verification = Verification()
+    report.errors = [e for e in report.errors if not e.startswith("read error during verification")]
+
+
+def _firmware(job: _Job, method: str, options: WipeOptions, journal: Journal) -> str | None:
+    """Try one firmware method: None when it erased and verified, else why not.
+
+    The drive is held open exclusively (``O_EXCL``) from the sample snapshot to the
+    verification, so nothing can mount it in between.
+    """
     target, report, ctx = job.target, job.report, job.ctx
     assert target.disk is not None and target.plan is not None
     disk = target.disk
@@ -285,46 +314,49 @@ def _firmware(job: _Job, method: str, options: WipeOptions, journal: Journal) ->
         job.firmware_busy = False
         if not unfrozen:
             log.warning("%s: suspend-to-RAM failed: drive stays frozen", disk.path)
-            return False
+            return "frozen (suspend-to-RAM failed)"
         target.plan.needs_suspend = False
     spots = engine.sample_locations(
         ctx.size_bytes, ctx.sector, 1000, 64 * 1024, random.Random(os.urandom(8))
     )
-    fd = engine.open_device(disk.path, write=False)
+    fd = engine.open_device(disk.path, write=True)
     try:
-        before = engine.snapshot_samples(engine._Device(fd, ctx, options.retries), spots)
+        device = engine._Device(fd, ctx, options.retries)
+        before = engine.snapshot_samples(device, spots)
+        report.sanitization = Sanitization.for_method(method)
+        record = PassRecord(number=1, pattern="firmware", started_at=now_iso())
+        report.passes = [record]
+        journal.record(report)
+        if ctx.progress:
+            ctx.progress(Progress(disk.path, method, 0, ctx.size_bytes, 0.0, target.estimate_s))
+        job.firmware_busy = True
+        try:
+            run_firmware_method(
+                method,
+                disk,
+                run=options.run,
+                drive_estimate_s=target.plan.drive_estimate_s,
+                fd=fd,
+            )
+        except FirmwareError as exc:
+            log.warning("%s: %s refused: %s", disk.path, method, exc)
+            report.passes = []
+            return f"refused by the drive ({exc})"
+        finally:
+            job.firmware_busy = False
+            ctx.last_activity = time.monotonic()
+        record.ended_at = now_iso()
+        journal.record(report)
+        engine.verify_after_firmware(report, device, before)
     finally:
         os.close(fd)
-    report.sanitization = Sanitization.for_method(method)
-    record = PassRecord(number=1, pattern="firmware", started_at=now_iso())
-    report.passes = [record]
-    journal.record(report)
-    if ctx.progress:
-        ctx.progress(Progress(disk.path, method, 0, ctx.size_bytes, 0.0, target.estimate_s))
-    job.firmware_busy = True
-    try:
-        run_firmware_method(
-            method, disk, run=options.run, drive_estimate_s=target.plan.drive_estimate_s
+    if report.verification.result != "passed":
+        log.warning("%s: %s reported success but data survived", disk.path, method)
+        return (
+            f"verification failed: {report.verification.mismatches} sampled block(s) "
+            "still held their old content"
         )
-    except FirmwareError as exc:
-        log.warning("%s: %s refused: %s", disk.path, method, exc)
-        report.passes = []
-        note = f"{method} refused by the drive ({exc})"
-        report.hidden_areas.note = (
-            f"{report.hidden_areas.note}; {note}" if report.hidden_areas.note else note
-        )
-        return False
-    finally:
-        job.firmware_busy = False
-        ctx.last_activity = time.monotonic()
-    record.ended_at = now_iso()
-    journal.record(report)
-    fd = engine.open_device(disk.path, write=False)
-    try:
-        engine.verify_after_firmware(report, engine._Device(fd, ctx, options.retries), before)
-    finally:
-        os.close(fd)
-    return True
+    return None
 
 
 def erase(
