@@ -14,6 +14,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from django.db.models import Q
+
 from inventory.server.devices.models import Device, DeviceIdentifier, IdentifierKind
 
 STRONG = (
@@ -112,11 +114,15 @@ class Match:
 
 
 def find_device(facts: list[Fact]) -> Match:
+    if not facts:
+        return Match(None, "")
+    # (kind, value) pairs, so the lookup uses the unique index on both columns
+    wanted = Q()
+    for fact in facts:
+        wanted |= Q(kind=fact.kind, value=fact.value)
     known = {
         (i.kind, i.value): i.device_id
-        for i in DeviceIdentifier.objects.filter(value__in=[f.value for f in facts]).only(
-            "kind", "value", "device_id"
-        )
+        for i in DeviceIdentifier.objects.filter(wanted).only("kind", "value", "device_id")
     }
     for kind in STRONG:
         for fact in facts:
