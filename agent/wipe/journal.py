@@ -92,6 +92,7 @@ class Journal:
         self._me = os.getpid()
         self._me_started = _process_started(self._me)
         self._boot = _boot_id()
+        self._closed: set[str] = set()
 
     def ensure_writable(self) -> None:
         """Fail early (before any disk is touched) if the journal cannot be written."""
@@ -115,10 +116,13 @@ class Journal:
 
     def record(self, report: ErasureReport) -> None:
         """Write the running state of ``report`` (start, pass boundaries, checkpoints)."""
+        if report.erasure_id in self._closed:
+            return  # a hung drive's thread waking up after its erasure was filed as failed
         atomic_write(self.active / f"{report.erasure_id}.json", self._entry(report, "running"))
 
     def close(self, report: ErasureReport) -> Path:
         """File the final report under done/ and drop the active entry."""
+        self._closed.add(report.erasure_id)
         final = self.done / f"{report.erasure_id}.json"
         atomic_write(final, self._entry(report, "finished"))
         with contextlib.suppress(FileNotFoundError):
