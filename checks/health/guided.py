@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+import select
 import struct
 import tempfile
 import wave
@@ -21,6 +22,7 @@ from typing import Any
 
 from checks.health.keyboard import LAYOUTS, key_tokens, keyboard_check
 from checks.health.model import CheckContext, Runner, Target, Verdict
+from checks.health.pointer import PadEvents, find_touchpads
 from checks.health.terminal import MOUSE_OFF, MOUSE_ON, Terminal
 from checks.i18n import Lang, msg
 
@@ -130,6 +132,7 @@ class PointerResult:
     buttons: set[str]
     events: int
     outcome: str  # "complete" | "gave-up" | "no-mouse"
+    required_buttons: tuple[str, ...] = ("left", "right")
 
     def missing(self) -> list[str]:
         out = [
@@ -138,33 +141,51 @@ class PointerResult:
             for c in range(ZONE_COLS)
             if (c, r) not in self.zones_seen
         ]
-        out += [f"{b} button" for b in ("left", "right") if b not in self.buttons]
+        out += [f"{b} button" for b in self.required_buttons if b not in self.buttons]
         return out
 
 
-def pointer_test(term: Terminal, lang: Lang, title: str) -> PointerResult:
-    """Move over every zone and click left and right; n gives up, s says no pointer."""
-    zones: set[tuple[int, int]] = set()
-    buttons: set[str] = set()
+def pointer_test(
+    term: Terminal, lang: Lang, title: str, pad: PadEvents | None = None
+) -> PointerResult:
+    """Cover every zone and press every button; n gives up, s says no pointer here.
+
+    With ``pad`` (the touchpad's kernel events), the zones are areas of the pad's own
+    surface and the buttons those the pad has; otherwise the pointer is read through the
+    terminal's mouse reporting and the zones are areas of the screen.
+    """
+    zones: set[tuple[int, int]] = pad.state.zones if pad else set()
+    buttons: set[str] = pad.state.buttons if pad else set()
+    required = tuple(pad.pad.buttons) if pad else ("left", "right")
     events = 0
     with term:
-        term.write(MOUSE_ON)
+        if pad is None:
+            term.write(MOUSE_ON)
         cols, rows = term.size()
+        height = max(1, (rows - 3) // ZONE_ROWS)
+        width = max(1, cols // ZONE_COLS)
 
         def draw() -> None:
             term.clear()
-            term.write(
-                title
-                + _ui(
+            if pad is not None:
+                hint = _ui(
+                    lang,
+                    " Slide a finger over every area of the pad, press its "
+                    + " and ".join(required)
+                    + " button. n: gives no answer.",
+                    " Glissez un doigt sur chaque zone du pavé, appuyez sur ses boutons ("
+                    + ", ".join(required)
+                    + "). n : ne répond pas.",
+                )
+            else:
+                hint = _ui(
                     lang,
                     " Move over every box, click left and right. "
                     "n: gives no answer, s: no pointer here.",
                     " Passez sur chaque case, cliquez à gauche et à droite. n : ne répond pas, "
                     "s : pas de pointeur ici.",
                 )
-            )
-            height = max(1, (rows - 3) // ZONE_ROWS)
-            width = max(1, cols // ZONE_COLS)
+            term.write(title + hint)
             for r in range(ZONE_ROWS):
                 for c in range(ZONE_COLS):
                     colour = "\x1b[42m" if (c, r) in zones else "\x1b[47m"
@@ -176,46 +197,71 @@ def pointer_test(term: Terminal, lang: Lang, title: str) -> PointerResult:
                         )
             term.at(rows, 1, "buttons: " + ", ".join(sorted(buttons)))
 
+        def complete() -> bool:
+            return len(zones) == ZONE_COLS * ZONE_ROWS and set(required) <= buttons
+
         draw()
         outcome = "complete"
         while True:
-            key = term.read_key()
+            if pad is not None and not term.pending:
+                ready, _, _ = select.select([term.fd, pad.fd], [], [])
+                if pad.fd in ready and pad.read():
+                    if complete():
+                        break
+                    draw()
+                if term.fd not in ready:
+                    continue
+            key = term.read_key(0 if pad is not None else None)
             if key is None:
                 continue
             if key.startswith("MOUSE:"):
+                if pad is not None:
+                    continue  # the pad's own events are the truth here
                 events += 1
                 _, code, x, y, kind = key.split(":")
                 button = int(code)
                 col, row = int(x) - 1, int(y) - 3
-                height = max(1, (rows - 3) // ZONE_ROWS)
-                width = max(1, cols // ZONE_COLS)
                 if row >= 0:
                     zones.add((min(ZONE_COLS - 1, col // width), min(ZONE_ROWS - 1, row // height)))
                 if kind == "M" and not button & 32 and (button & 3) in BUTTONS and button < 64:
                     buttons.add(BUTTONS[button & 3])
-                if len(zones) == ZONE_COLS * ZONE_ROWS and {"left", "right"} <= buttons:
+                if complete():
                     break
                 draw()
             elif key.lower() == "n":
                 outcome = "gave-up"
                 break
-            elif key.lower() == "s":
+            elif key.lower() == "s" and pad is None:
                 outcome = "no-mouse"
                 break
-        term.write(MOUSE_OFF)
+        if pad is None:
+            term.write(MOUSE_OFF)
         term.clear()
-    return PointerResult(zones, buttons, events, outcome)
+    return PointerResult(
+        zones, buttons, pad.state.events if pad else events, outcome, required_buttons=required
+    )
 
 
 def touchpad_check(ctx: CheckContext, _target: Target | None) -> Verdict:
     term = _terminal(ctx)
-    result = pointer_test(term, ctx.lang, _ui(ctx.lang, "Touchpad.", "Pavé tactile."))
+    pad = PadEvents.open(find_touchpads(ctx.source), ZONE_COLS, ZONE_ROWS) if ctx.live else None
+    try:
+        result = pointer_test(term, ctx.lang, _ui(ctx.lang, "Touchpad.", "Pavé tactile."), pad)
+    finally:
+        if pad is not None:
+            pad.close()
+    mode = (
+        f"touchpad events ({pad.pad.path}, {pad.pad.name or 'unnamed'})"
+        if pad
+        else "terminal mouse reporting (xterm SGR)"
+    )
     evidence = {
         "zones_seen": len(result.zones_seen),
         "zones_total": ZONE_COLS * ZONE_ROWS,
         "buttons": sorted(result.buttons),
+        "buttons_required": list(result.required_buttons),
         "events": result.events,
-        "mode": "terminal mouse reporting (xterm SGR)",
+        "mode": mode,
     }
     if result.outcome == "no-mouse":
         return Verdict("skip", msg("touchpad.no_mouse"), evidence)

@@ -1,0 +1,134 @@
+"""The touchpad through the kernel's input events: device discovery from sysfs, events
+mapped to zones of the pad's surface, and the guided loop on a pseudo-terminal."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import pty
+import struct
+import termios
+import threading
+import time
+
+from checks.health.guided import ZONE_COLS, ZONE_ROWS, pointer_test
+from checks.health.keyboard import INPUT_EVENT
+from checks.health.pointer import (
+    ABS_X,
+    ABS_Y,
+    BTN_LEFT,
+    BTN_TOUCH,
+    EV_ABS,
+    EV_KEY,
+    EV_SYN,
+    PadEvents,
+    PadState,
+    Touchpad,
+    find_touchpads,
+)
+from checks.health.terminal import Terminal
+from checks.source import LiveSource
+from tests.conftest import CaptureFactory
+
+# capabilities of real devices: a Synaptics clickpad (one physical button), a TrackPoint
+# style pad with three buttons, a touchscreen, and a USB mouse
+CLICKPAD = {"abs": "660800011000003\n", "key": "e520 10000 0 0 0 0\n"}
+THREE_BUTTONS = {"abs": "660800011000003\n", "key": "6420 70000 0 0 0 0\n"}
+TOUCHSCREEN = {"abs": "3\n", "key": "400 0 0 0 0 0\n"}
+MOUSE = {"abs": "0\n", "key": "1f0000 0 0 0 0\n"}
+
+
+def sysfs(devices: dict[str, dict[str, str]]) -> dict[str, str]:
+    files = {}
+    for event, caps in devices.items():
+        base = f"sys/class/input/{event}/device"
+        files[f"{base}/capabilities/abs"] = caps["abs"]
+        files[f"{base}/capabilities/key"] = caps["key"]
+        files[f"{base}/name"] = f"{event} device\n"
+    return files
+
+
+def test_touchpads_found_with_the_buttons_they_have(make_capture: CaptureFactory) -> None:
+    root = make_capture(
+        sysfs({"event4": TOUCHSCREEN, "event5": CLICKPAD, "event6": MOUSE, "event7": THREE_BUTTONS})
+    )
+    pads = find_touchpads(LiveSource(root, run_tools=False))
+    assert [(p.path, p.buttons) for p in pads] == [
+        (str(root / "dev/input/event5"), ["left"]),
+        (str(root / "dev/input/event7"), ["left", "right", "middle"]),
+    ]
+
+
+def ev(kind: int, code: int, value: int) -> bytes:
+    return INPUT_EVENT.pack(0, 0, kind, code, value)
+
+
+def touch(x: int, y: int) -> bytes:
+    return (
+        ev(EV_ABS, ABS_X, x)
+        + ev(EV_ABS, ABS_Y, y)
+        + ev(EV_KEY, BTN_TOUCH, 1)
+        + ev(EV_SYN, 0, 0)
+        + ev(EV_KEY, BTN_TOUCH, 0)
+        + ev(EV_SYN, 0, 0)
+    )
+
+
+def test_pad_positions_map_to_zones_by_the_axis_ranges() -> None:
+    state = PadState(3, 3, x_range=(1266, 5676), y_range=(1096, 4758))  # a Synaptics pad
+    assert state.feed(touch(1266, 1096))
+    assert state.zones == {(0, 0)}
+    assert not state.feed(touch(1300, 1100))  # same zone: nothing new to draw
+    state.feed(touch(5676, 4758) + touch(3471, 2927))
+    assert state.zones == {(0, 0), (2, 2), (1, 1)}
+    assert state.feed(ev(EV_KEY, BTN_LEFT, 1) + ev(EV_SYN, 0, 0))
+    assert state.buttons == {"left"}
+
+
+def test_pad_test_on_a_terminal(make_capture: CaptureFactory) -> None:
+    root = make_capture({})
+    fifo = root / "event5"
+    os.mkfifo(fifo)
+    writer = os.open(fifo, os.O_RDWR | os.O_NONBLOCK)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    pad = PadEvents(
+        Touchpad(str(fifo), "SynPS/2 Synaptics TouchPad", ["left"]),
+        reader,
+        PadState(ZONE_COLS, ZONE_ROWS, (0, 999), (0, 599)),
+    )
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    shown: list[bytes] = []
+    stop = threading.Event()
+
+    def drain() -> None:
+        while not stop.is_set():
+            try:
+                shown.append(os.read(master, 65536))
+            except OSError:
+                return
+
+    def finger() -> None:
+        deadline = time.monotonic() + 10
+        while b"Slide a finger" not in b"".join(shown) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        for r in range(ZONE_ROWS):
+            for c in range(ZONE_COLS):
+                os.write(writer, touch(c * 333 + 100, r * 200 + 50))
+                time.sleep(0.01)
+        os.write(master, b"\x1b[<0;5;5M")  # the screen pointer does not count here
+        os.write(writer, ev(EV_KEY, BTN_LEFT, 1) + ev(EV_SYN, 0, 0))
+
+    threading.Thread(target=drain, daemon=True).start()
+    helper = threading.Thread(target=finger, daemon=True)
+    helper.start()
+    try:
+        result = pointer_test(Terminal(fd=slave), "en", "Touchpad.", pad)
+    finally:
+        stop.set()
+        helper.join(timeout=5)
+        for fd in (writer, reader, slave, master):
+            os.close(fd)
+    assert result.outcome == "complete"
+    assert len(result.zones_seen) == 9 and result.buttons == {"left"}
+    assert result.missing() == []

@@ -1,0 +1,164 @@
+"""The keyboard and touchpad checks on a real kernel: in the QEMU laptop, devices made
+with uinput act as the technician while ``weee check`` runs as root on a pseudo-terminal
+(no X, no gpm: as on the bench stick). A virtual keyboard types every key but three; a
+virtual clickpad is touched in every zone and clicked. One boot for the module."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from vm.harness import THINKPAD_X1_CARBON_5, boot_vm, guest_or_skip
+
+from checks.health.keyboard import LAYOUTS, evdev_layout
+
+pytestmark = [pytest.mark.vm, pytest.mark.slow]
+
+SKIPPED = ("RShift", "Caps", "q")
+
+# Runs in the guest (Debian's python3, stdlib only).
+TYPIST = r"""
+import fcntl, json, os, pty, struct, sys, threading, time
+
+codes = json.load(open("/out/codes.json"))
+EV_SYN, EV_KEY, EV_ABS = 0, 1, 3
+UI_SET_EVBIT, UI_SET_KEYBIT, UI_SET_ABSBIT = 0x40045564, 0x40045565, 0x40045567
+UI_DEV_CREATE, UI_DEV_DESTROY = 0x5501, 0x5502
+BTN_LEFT, BTN_TOOL_FINGER, BTN_TOUCH = 272, 325, 330
+
+
+def device(name, keys, absmax=None):
+    fd = os.open("/dev/uinput", os.O_WRONLY | os.O_NONBLOCK)
+    fcntl.ioctl(fd, UI_SET_EVBIT, EV_KEY)
+    for code in keys:
+        fcntl.ioctl(fd, UI_SET_KEYBIT, code)
+    maxima = [0] * 64
+    if absmax:
+        fcntl.ioctl(fd, UI_SET_EVBIT, EV_ABS)
+        for axis, top in absmax.items():
+            fcntl.ioctl(fd, UI_SET_ABSBIT, axis)
+            maxima[axis] = top
+    # struct uinput_user_dev: name[80], input_id (4 x u16), ff_effects_max,
+    # absmax[64], absmin[64], absfuzz[64], absflat[64]
+    header = struct.pack("80sHHHHi", name, 3, 0x1234, 0x5678, 1, 0)
+    os.write(fd, header + struct.pack("64i", *maxima) + bytes(3 * 64 * 4))
+    fcntl.ioctl(fd, UI_DEV_CREATE)
+    return fd
+
+
+def send(fd, *events):
+    for kind, code, value in events:
+        os.write(fd, struct.pack("llHHi", 0, 0, kind, code, value))
+    os.write(fd, struct.pack("llHHi", 0, 0, EV_SYN, 0, 0))
+    time.sleep(0.01)
+
+
+keyboard = device(b"weee test typist", range(1, 128))
+pad = device(b"weee test clickpad", [BTN_LEFT, BTN_TOOL_FINGER, BTN_TOUCH], {0: 1000, 1: 800})
+time.sleep(1.0)  # let devtmpfs make /dev/input/eventN
+
+
+def run_weee(only, out, act):
+    pid, master = pty.fork()
+    if pid == 0:
+        os.execvp("sh", ["sh", "-c",
+            f"weee check --only {only} --json --lang en --layout us > {out} 2> {out}.err"])
+    screen = []
+
+    def drain():
+        # keep reading the screen, or weee blocks on a full pty and events are dropped
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                return
+            if not data:
+                return
+            screen.append(data)
+
+    threading.Thread(target=drain, daemon=True).start()
+    act(lambda text: b"".join(screen).find(text) >= 0)
+    _, status = os.waitpid(pid, 0)
+    print(only, "weee status", status)
+
+
+def wait_for(seen, text):
+    deadline = time.time() + 120
+    while not seen(text) and time.time() < deadline:
+        time.sleep(0.05)
+
+
+def type_keys(seen):
+    wait_for(seen, b"press every key once")
+    for code in codes:
+        send(keyboard, (EV_KEY, code, 1))
+        send(keyboard, (EV_KEY, code, 0))
+    for _ in range(3):
+        send(keyboard, (EV_KEY, 28, 1))
+        send(keyboard, (EV_KEY, 28, 0))
+        time.sleep(0.1)
+
+
+def use_pad(seen):
+    wait_for(seen, b"Slide a finger")
+    for row in range(3):
+        for col in range(3):
+            x, y = col * 333 + 150, row * 266 + 130
+            down = [(EV_KEY, BTN_TOUCH, 1), (EV_KEY, BTN_TOOL_FINGER, 1)]
+            send(pad, (EV_ABS, 0, x), (EV_ABS, 1, y), *down)
+            send(pad, (EV_KEY, BTN_TOUCH, 0), (EV_KEY, BTN_TOOL_FINGER, 0))
+    send(pad, (EV_KEY, BTN_LEFT, 1))
+    send(pad, (EV_KEY, BTN_LEFT, 0))
+
+
+run_weee("keyboard", "/out/kb.json", type_keys)
+run_weee("touchpad", "/out/tp.json", use_pad)
+fcntl.ioctl(keyboard, UI_DEV_DESTROY)
+fcntl.ioctl(pad, UI_DEV_DESTROY)
+"""
+
+SCRIPT = """
+modprobe -a uinput evdev
+python3 /out/typist.py
+"""
+
+
+@pytest.fixture(scope="module")
+def guided(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    guest = guest_or_skip()
+    share = tmp_path_factory.mktemp("share")
+    rows = evdev_layout(LAYOUTS["us"])
+    codes = [k.code for r in rows for k in r if k.label not in SKIPPED and k.label != "Enter"]
+    (share / "codes.json").write_text(json.dumps(codes))
+    (share / "typist.py").write_text(TYPIST)
+    result = boot_vm(SCRIPT, guest=guest, share=share, smbios=THINKPAD_X1_CARBON_5, timeout=300)
+    assert result.exit_status == 0, result.summary()
+    docs: dict[str, Any] = {"rows": rows}
+    for name in ("kb", "tp"):
+        out = share / f"{name}.json"
+        err = share / f"{name}.json.err"
+        assert out.exists() and out.read_text(), result.summary() + (
+            err.read_text() if err.exists() else ""
+        )
+        [docs[name]] = json.loads(out.read_text())["checks"]
+    return docs
+
+
+def test_keyboard_check_reads_the_kernels_key_events(guided: dict[str, Any]) -> None:
+    kb = guided["kb"]
+    assert kb["evidence"]["mode"].startswith("kernel input events (/dev/input/event")
+    # every drawn key but the three the typist left out answered
+    assert kb["evidence"]["keys_missing"] == ["q", "Caps", "RShift"]
+    assert kb["status"] == "fail"
+    assert kb["evidence"]["keys_total"] == sum(len(r) for r in guided["rows"])
+
+
+def test_touchpad_check_reads_the_pads_own_events(guided: dict[str, Any]) -> None:
+    tp = guided["tp"]
+    assert tp["status"] == "pass", tp
+    assert tp["evidence"]["mode"].startswith("touchpad events (/dev/input/event")
+    assert "weee test clickpad" in tp["evidence"]["mode"]
+    # a clickpad has one physical button: that is the one required
+    assert tp["evidence"]["buttons_required"] == ["left"]
+    assert tp["evidence"]["zones_seen"] == 9
