@@ -241,6 +241,7 @@ def write_and_verify(
     chunk_size: int = CHUNK,
     buffers: int = BUFFERS,
     sync_every: int = SYNC_EVERY,
+    stats: dict[str, int] | None = None,
 ) -> WriteOutcome:
     """Write the image and read every written extent back, overlapped.
 
@@ -248,6 +249,9 @@ def write_and_verify(
     many extents are complete; the verifier reads those back (O_DIRECT) behind it, so
     verification costs little more than the write itself, yet only ever reads data
     that the disk has acknowledged as flushed.
+
+    ``stats`` (``written``, ``verified`` bytes) stays readable when this raises, so a
+    failed run still says how much of the disk it changed.
     """
     stages = _Stages()
     hasher = _Hasher(extents, algorithm, whole_sha256)
@@ -257,7 +261,8 @@ def write_and_verify(
         free.put(aligned_buffer(chunk_size))
     to_hash: queue.Queue[Any] = queue.Queue(buffers)
     to_write: queue.Queue[Any] = queue.Queue(buffers)
-    counters = {"written": 0, "verified": 0}
+    counters = stats if stats is not None else {}
+    counters.update(written=0, verified=0)
 
     def hash_stage() -> None:
         while (item := stages.get(to_hash)) is not None:

@@ -226,6 +226,7 @@ def write_image(
     started = time.monotonic()
     target = None
     prefetcher: Prefetcher | None = None
+    stats: dict[str, int] = {}
     try:
         if sha256 is not None and not SHA256_PATTERN.match(sha256):
             raise UsageError(f"--sha256 {sha256!r}: expected 64 hex digits")
@@ -276,7 +277,7 @@ def write_image(
             decompressor, target, extents=extents, algorithm=algorithm,
             image_size=plan.image_size if plan.image_size is not None else plan.size_at_least,
             whole_sha256=plan.bmap is None or sha256 is not None,
-            progress=progress, chunk_size=chunk_size,
+            progress=progress, chunk_size=chunk_size, stats=stats,
         )  # fmt: skip
         result.bytes_written = outcome.bytes_written
         result.image_bytes = outcome.image_bytes
@@ -319,9 +320,11 @@ def write_image(
     except WeeeError as exc:
         result.error = exc.message
         result.exit_code = exc.exit_code
+        result.bytes_written = max(result.bytes_written, stats.get("written", 0))
     except KeyboardInterrupt:
         result.error = "interrupted: the disk holds a partial image"
         result.exit_code = EXIT_INCOMPLETE
+        result.bytes_written = max(result.bytes_written, stats.get("written", 0))
     finally:
         if target is not None:
             target.close()
