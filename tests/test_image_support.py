@@ -150,6 +150,8 @@ class ServerControl:
     drop_after: int | None = None  # close the connection after this many body bytes ...
     drops_left: int = 0  # ... for this many responses (then serve normally)
     absolute_cut: int | None = None  # never send beyond this file offset (truncating server)
+    ranges: bool = True  # False: ignore Range headers, like some plain servers
+    change_after_first: bool = False  # serve other content (new ETag) after the first body
     requests: list[tuple[str, str | None]] = field(default_factory=list)  # (path, Range)
 
 
@@ -167,11 +169,15 @@ def _handler(folder: Path, control: ServerControl) -> type[BaseHTTPRequestHandle
                 self.send_error(404)
                 return
             data = path.read_bytes()
+            served_before = any(p == self.path for p, _ in control.requests[:-1])
+            if control.change_after_first and served_before:
+                data = data[::-1]  # "a new image was published meanwhile"
             etag = f'"{hashlib.sha256(data).hexdigest()[:16]}"'
             start = 0
             wanted = self.headers.get("Range")
             if_range = self.headers.get("If-Range")
-            if wanted and wanted.startswith("bytes=") and (if_range in (None, etag)):
+            ranged = control.ranges and wanted and wanted.startswith("bytes=")
+            if ranged and if_range in (None, etag):
                 start = int(wanted[6:].split("-")[0])
                 self.send_response(206)
                 self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
@@ -180,7 +186,8 @@ def _handler(folder: Path, control: ServerControl) -> type[BaseHTTPRequestHandle
             body = data[start:]
             self.send_header("Content-Length", str(len(body)))
             self.send_header("ETag", etag)
-            self.send_header("Accept-Ranges", "bytes")
+            if control.ranges:
+                self.send_header("Accept-Ranges", "bytes")
             self.end_headers()
             limit = len(body)
             if control.drops_left and control.drop_after is not None and control.drop_after < limit:

@@ -498,3 +498,30 @@ def test_image_file_target_grows_and_gets_asset_id(images: Images, tmp_path: Pat
     assert must(["mtype", "-i", esp, "::/EFI/BOOT/BOOTX64.EFI"])  # the image's own files
     root = gpt.partitions[-1]
     assert run_fsck(f"{target}?offset={root.first_lba * 512}") == 0
+
+
+@pytest.mark.root
+@needs_root
+def test_resumes_from_a_server_without_range_support(images: Images, tmp_path: Path) -> None:
+    """The server sends the whole file again: the bytes already used are skipped."""
+    control = ServerControl(drop_after=2_000_000, drops_left=1, ranges=False)
+    with (
+        http_server(images.folder, control) as (base, _),
+        loop_device(tmp_path / "disk", IMAGE_SIZE) as device,
+    ):
+        result = write_image(f"{base}/os.img.zst", device, backoff_s=0.01)
+        assert result.status == "verified", result.error
+        assert _same_as_image(device, images)
+
+
+@pytest.mark.root
+@needs_root
+def test_image_changed_on_the_server_fails(images: Images, tmp_path: Path) -> None:
+    control = ServerControl(drop_after=2_000_000, drops_left=1, change_after_first=True)
+    with (
+        http_server(images.folder, control) as (base, _),
+        loop_device(tmp_path / "disk", IMAGE_SIZE) as device,
+    ):
+        result = write_image(f"{base}/os.img.zst", device, backoff_s=0.01)
+    assert result.status == "failed"
+    assert "changed on the server" in (result.error or "")

@@ -32,6 +32,22 @@ _TRANSIENT: tuple[type[BaseException], ...] = (
 )
 
 
+def _validator(response: requests.Response) -> str | None:
+    """What identifies this version of the file: a strong ETag, else Last-Modified."""
+    etag = response.headers.get("ETag")
+    if etag and not etag.startswith("W/"):
+        return etag
+    return response.headers.get("Last-Modified")
+
+
+def _discard(response: requests.Response, count: int) -> None:
+    while count > 0:
+        data = response.raw.read(min(count, 1 << 20))
+        if not data:
+            raise _Truncated(f"connection closed {count} bytes before the resume point")
+        count -= len(data)
+
+
 class _Truncated(Exception):
     """The body ended before its announced length (a connection closed cleanly)."""
 
@@ -92,12 +108,7 @@ class HttpReader(io.RawIOBase):
         if self._position == 0:
             length = response.headers.get("Content-Length")
             self.size = int(length) if length and length.isdigit() else None
-            etag = response.headers.get("ETag")
-            self._validator = (
-                etag
-                if etag and not etag.startswith("W/")
-                else response.headers.get("Last-Modified")
-            )
+            self._validator = _validator(response)
         elif response.status_code == 206:
             content_range = response.headers.get("Content-Range", "")
             start = content_range.removeprefix("bytes ").split("-", 1)[0]
@@ -108,11 +119,14 @@ class HttpReader(io.RawIOBase):
                     f"not at byte {self._position}"
                 )
         else:
-            response.close()
-            if self._validator:
-                # If-Range was sent and the full body came back: the file changed.
+            # The whole body again: the server ignores Range, or (If-Range) the file changed.
+            if self._validator is not None and _validator(response) != self._validator:
+                response.close()
                 raise ImageError(f"{self.url}: the image changed on the server during the download")
-            raise ImageError(f"{self.url}: the server cannot resume downloads (no Range support)")
+            log.info(
+                "%s: no Range support; skipping %d bytes already read", self.url, self._position
+            )
+            _discard(response, self._position)
         self._response = response
 
     def _with_retries(self, action: Callable[[], int | None]) -> int | None:
