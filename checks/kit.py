@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from checks.health.model import CheckContext, Runner, Target, Verdict
+from checks.health.pointer import MouseEvents, find_mice
 from checks.i18n import msg
 from checks.source import Source
 
@@ -270,13 +271,25 @@ def kit_confirm_check(ctx: CheckContext, _target: Target | None) -> Verdict:
         raise RuntimeError("no terminal")
     devices, modem = _plugged(ctx)
     mouse_confirmed: bool | None = None
+    how = None
     if any(is_mouse(d) for d in devices):
         title = guided._ui(
             ctx.lang,
             "Kit mouse (use the mouse, not the touchpad).",
             "Souris du kit (la souris, pas le pavé tactile).",
         )
-        result = guided.pointer_test(term, ctx.lang, title)
+        # as root on the bare console the USB mouse's own events say it works; a
+        # terminal's mouse reporting is the fallback (it cannot tell mouse from touchpad)
+        events = MouseEvents.open([m for m in find_mice(ctx.source) if m.usb]) if ctx.live else None
+        if events is not None:
+            try:
+                result = guided.mouse_test(term, ctx.lang, title, events)
+            finally:
+                events.close()
+            how = f"mouse events ({events.mouse.path}, {events.mouse.name or 'unnamed'})"
+        else:
+            result = guided.pointer_test(term, ctx.lang, title)
+            how = "terminal mouse reporting (xterm SGR)"
         mouse_confirmed = result.outcome == "complete"
     with term:
         term.clear()
@@ -285,6 +298,8 @@ def kit_confirm_check(ctx: CheckContext, _target: Target | None) -> Verdict:
         )
         sleeve = term.ask(question, guided.YES) == "yes"
     kit = build_kit(devices, modem, mouse_confirmed=mouse_confirmed, sleeve=sleeve)
+    if kit.mouse is not None:
+        kit.mouse["confirmed_with"] = how
     ctx.kit = kit.to_dict()
     evidence = kit.to_dict()
     if kit.complete:

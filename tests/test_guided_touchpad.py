@@ -132,3 +132,80 @@ def test_pad_test_on_a_terminal(make_capture: CaptureFactory) -> None:
     assert result.outcome == "complete"
     assert len(result.zones_seen) == 9 and result.buttons == {"left"}
     assert result.missing() == []
+
+
+# --- the kit mouse through its own events ------------------------------------------------
+
+USB_MOUSE = {"rel": "143\n", "key": "1f0000 0 0 0 0\n", "bustype": "0003\n"}
+PS2_MOUSE = {"rel": "3\n", "key": "70000 0 0 0 0\n", "bustype": "0011\n"}
+
+
+def test_mice_found_with_their_bus(make_capture: CaptureFactory) -> None:
+    from checks.health.pointer import find_mice
+
+    files = sysfs({"event5": CLICKPAD})
+    for event, caps in {"event2": PS2_MOUSE, "event9": USB_MOUSE}.items():
+        base = f"sys/class/input/{event}/device"
+        files.update(
+            {
+                f"{base}/capabilities/rel": caps["rel"],
+                f"{base}/capabilities/key": caps["key"],
+                f"{base}/id/bustype": caps["bustype"],
+                f"{base}/name": "Logitech USB Optical Mouse\n" if event == "event9" else "PS/2\n",
+            }
+        )
+    root = make_capture(files)
+    mice = find_mice(LiveSource(root, run_tools=False))
+    assert [(m.path.rsplit("/", 1)[-1], m.usb, m.buttons) for m in mice] == [
+        ("event2", False, ["left", "right", "middle"]),
+        ("event9", True, ["left", "right", "middle"]),
+    ]
+
+
+def test_mouse_test_on_a_terminal(make_capture: CaptureFactory) -> None:
+    from checks.health.guided import mouse_test
+    from checks.health.pointer import REL_X, REL_Y, Mouse, MouseEvents
+
+    EV_REL = 2
+    fifo = make_capture({}) / "event9"
+    os.mkfifo(fifo)
+    writer = os.open(fifo, os.O_RDWR | os.O_NONBLOCK)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    mouse = MouseEvents(
+        Mouse(str(fifo), "USB Optical Mouse", True, ["left", "right", "middle"]), reader
+    )
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    shown: list[bytes] = []
+    stop = threading.Event()
+
+    def drain() -> None:
+        while not stop.is_set():
+            try:
+                shown.append(os.read(master, 65536))
+            except OSError:
+                return
+
+    def hand() -> None:
+        deadline = time.monotonic() + 10
+        while b"Move the mouse" not in b"".join(shown) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        for code, value in ((REL_X, 5), (REL_X, -3), (REL_Y, 4), (REL_Y, -2)):
+            os.write(writer, ev(EV_REL, code, value) + ev(EV_SYN, 0, 0))
+            time.sleep(0.01)
+        for button in (BTN_LEFT, BTN_LEFT + 1):
+            os.write(writer, ev(EV_KEY, button, 1) + ev(EV_KEY, button, 0) + ev(EV_SYN, 0, 0))
+
+    threading.Thread(target=drain, daemon=True).start()
+    helper = threading.Thread(target=hand, daemon=True)
+    helper.start()
+    try:
+        result = mouse_test(Terminal(fd=slave), "en", "Kit mouse.", mouse)
+    finally:
+        stop.set()
+        helper.join(timeout=5)
+        for fd in (writer, reader, slave, master):
+            os.close(fd)
+    assert result.outcome == "complete" and result.missing() == []
+    assert mouse.state.directions == {"left", "right", "up", "down"}
+    assert result.buttons == {"left", "right"}

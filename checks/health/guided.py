@@ -22,7 +22,7 @@ from typing import Any
 
 from checks.health.keyboard import LAYOUTS, key_tokens, keyboard_check
 from checks.health.model import CheckContext, Runner, Target, Verdict
-from checks.health.pointer import PadEvents, find_touchpads
+from checks.health.pointer import DIRECTIONS, MouseEvents, PadEvents, find_touchpads
 from checks.health.terminal import MOUSE_OFF, MOUSE_ON, Terminal
 from checks.i18n import Lang, msg
 
@@ -239,6 +239,61 @@ def pointer_test(
         term.clear()
     return PointerResult(
         zones, buttons, pad.state.events if pad else events, outcome, required_buttons=required
+    )
+
+
+def mouse_test(term: Terminal, lang: Lang, title: str, mouse: MouseEvents) -> PointerResult:
+    """A mouse through its kernel events: move it each way and press each button."""
+    state = mouse.state
+    required = tuple(b for b in ("left", "right") if b in mouse.mouse.buttons)
+    with term:
+
+        def draw() -> None:
+            term.clear()
+            term.write(
+                title
+                + _ui(
+                    lang,
+                    " Move the mouse left, right, up and down, press each button. "
+                    "n: gives no answer.\r\n\r\n",
+                    " Bougez la souris à gauche, à droite, en haut et en bas, appuyez sur chaque "
+                    "bouton. n : ne répond pas.\r\n\r\n",
+                )
+            )
+            cells = [
+                ("\x1b[30;42m" if item in seen else "\x1b[7m") + f" {item} \x1b[0m"
+                for item, seen in [
+                    *((d, state.directions) for d in DIRECTIONS),
+                    *((b, state.buttons) for b in required),
+                ]
+            ]
+            term.write(" ".join(cells) + "\r\n")
+
+        def complete() -> bool:
+            return set(DIRECTIONS) <= state.directions and set(required) <= state.buttons
+
+        draw()
+        outcome = "complete"
+        while not complete():
+            if not term.pending:
+                ready, _, _ = select.select([term.fd, mouse.fd], [], [])
+                if mouse.fd in ready and mouse.read():
+                    draw()
+                if term.fd not in ready:
+                    continue
+            key = term.read_key(0)
+            if key is not None and key.lower() == "n":
+                outcome = "gave-up"
+                break
+        term.clear()
+    # directions stand in for zones in the result: all four seen = every "zone"
+    zones = {(i % ZONE_COLS, i // ZONE_COLS) for i in range(ZONE_COLS * ZONE_ROWS)}
+    return PointerResult(
+        zones if set(DIRECTIONS) <= state.directions else set(),
+        set(state.buttons),
+        state.events,
+        outcome,
+        required_buttons=required,
     )
 
 

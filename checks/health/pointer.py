@@ -155,3 +155,90 @@ class PadEvents:
 
     def close(self) -> None:
         os.close(self.fd)
+
+
+# --- a mouse (the kit's): relative motion and buttons ------------------------------------
+
+EV_REL = 2
+REL_X, REL_Y = 0, 1
+DIRECTIONS = ("left", "right", "up", "down")
+BUS_USB = 0x03
+
+
+@dataclass
+class Mouse:
+    path: str
+    name: str | None
+    usb: bool
+    buttons: list[str]
+
+
+def find_mice(source: Source) -> list[Mouse]:
+    """Event devices with relative X/Y and a left button (a touchpad is absolute)."""
+    root = getattr(source, "root", Path("/"))
+    found = []
+    for entry in source.listdir("sys/class/input"):
+        if not re.fullmatch(r"event\d+", entry):
+            continue
+        base = f"sys/class/input/{entry}/device"
+        rel_bits = parse_key_bitmask(source.read_text(f"{base}/capabilities/rel") or "0")
+        key_bits = parse_key_bitmask(source.read_text(f"{base}/capabilities/key") or "0")
+        if not (rel_bits >> REL_X & 1 and rel_bits >> REL_Y & 1 and key_bits >> BTN_LEFT & 1):
+            continue
+        bus = (source.read_text(f"{base}/id/bustype") or "").strip()
+        buttons = [name for code, name in BUTTON_NAMES.items() if key_bits >> code & 1]
+        name = (source.read_text(f"{base}/name") or "").strip() or None
+        usb = bool(bus) and int(bus, 16) == BUS_USB
+        found.append(Mouse(str(Path(root) / "dev" / "input" / entry), name, usb, buttons))
+    return found
+
+
+@dataclass
+class MouseState:
+    directions: set[str] = field(default_factory=set)
+    buttons: set[str] = field(default_factory=set)
+    events: int = 0
+
+    def feed(self, data: bytes) -> bool:
+        changed = False
+        usable = len(data) - len(data) % INPUT_EVENT.size
+        for _s, _u, kind, code, value in INPUT_EVENT.iter_unpack(data[:usable]):
+            seen: str | None = None
+            if kind == EV_REL and code == REL_X and value:
+                seen = "right" if value > 0 else "left"
+            elif kind == EV_REL and code == REL_Y and value:
+                seen = "down" if value > 0 else "up"
+            if seen is not None:
+                self.events += 1
+                changed |= seen not in self.directions
+                self.directions.add(seen)
+            elif kind == EV_KEY and code in BUTTON_NAMES and value == 1:
+                self.events += 1
+                changed |= BUTTON_NAMES[code] not in self.buttons
+                self.buttons.add(BUTTON_NAMES[code])
+        return changed
+
+
+@dataclass
+class MouseEvents:
+    mouse: Mouse
+    fd: int
+    state: MouseState = field(default_factory=MouseState)
+
+    @classmethod
+    def open(cls, mice: Sequence[Mouse]) -> MouseEvents | None:
+        for mouse in mice:
+            try:
+                return cls(mouse, os.open(mouse.path, os.O_RDONLY | os.O_NONBLOCK))
+            except OSError:
+                continue
+        return None
+
+    def read(self) -> bool:
+        try:
+            return self.state.feed(os.read(self.fd, INPUT_EVENT.size * 128))
+        except BlockingIOError:
+            return False
+
+    def close(self) -> None:
+        os.close(self.fd)
