@@ -155,16 +155,17 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # Identifiers shown to people: asset W-000123, tickets T-000045.
 WEEE_ASSET_PREFIX = os.environ.get("WEEE_ASSET_PREFIX", "W")
 
-# Impact reports: kg CO2e avoided per reused laptop, and where that figure comes from.
-# Default: ADEME's 124 kg CO2e for manufacturing a new laptop, which a reused laptop avoids
-# (impactco2.fr / Base Empreinte, ADEME). The programme's earlier action reported
-# 24.505 t for 145 laptops (about 169 kg each, i.e. ADEME's 124 kg + 27 kg per extra year
-# of use over ~1.7 years); set the factor to 169 to follow that method.
+# Impact reports: kg CO2e avoided per laptop that reaches a trainee, and where that figure
+# comes from (printed on every report). Default: ADEME's 124 kg CO2e for manufacturing a
+# new laptop, which reusing a refurbished one avoids; ADEME's 27 kg per extra year of use
+# is left out, so the figure stays conservative. The programme's earlier action reported
+# 24.505 t for 145 laptops (about 169 kg each, i.e. 124 kg + 27 kg x ~1.7 years): set
+# WEEE_CO2E_FACTOR_KG=169 and say so in WEEE_CO2E_FACTOR_SOURCE to follow that method.
 WEEE_CO2E_FACTOR_KG = float(os.environ.get("WEEE_CO2E_FACTOR_KG", "124"))
 WEEE_CO2E_FACTOR_SOURCE = os.environ.get(
     "WEEE_CO2E_FACTOR_SOURCE",
-    "ADEME, impactco2.fr / Base Empreinte: 124 kg CO2e to manufacture a new laptop, "
-    "avoided when a laptop is reused (27 kg more per extra year of use is not counted)",
+    "ADEME: 124 kg CO2e to manufacture a new laptop, avoided when a refurbished laptop is "
+    "reused instead (the 27 kg CO2e per extra year of use are not counted)",
 )
 
 # Maintenance tickets run this long from handover.

@@ -83,3 +83,32 @@ def test_serve_refuses_a_bad_bind_address(bind):
     result = CliRunner().invoke(main, ["serve", "--bind", bind])
     assert result.exit_code == 2
     assert "expected HOST:PORT" in result.output
+
+
+@pytest.mark.parametrize(
+    "role, extra, staff, home",
+    [
+        ("technician", [], True, "/admin/"),
+        ("coordinator", [], True, "/admin/"),
+        ("admin", [], True, "/admin/"),
+        ("donor", ["--donor", "Ville de Lyon"], False, "/donor/"),
+    ],
+)
+def test_adduser_creates_an_account_with_its_role(client, role, extra, staff, home):
+    from django.contrib.auth.models import User
+
+    result = CliRunner().invoke(main, ["manage", "adduser", "sam", "--role", role, *extra])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    user = User.objects.get(username="sam")
+    assert user.is_staff is staff
+    assert client.login(username="sam", password=out["password"])
+    assert client.get("/")["Location"] == home
+    if role == "donor":
+        assert list(user.donors.values_list("name", flat=True)) == ["Ville de Lyon"]
+
+
+def test_adduser_refuses_a_donor_without_its_donor():
+    result = CliRunner().invoke(main, ["manage", "adduser", "x", "--role", "donor"])
+    assert result.exit_code == 1
+    assert "needs --donor" in result.output
