@@ -62,10 +62,19 @@ def serve(bind: str, workers: int | None, no_migrate: bool) -> None:
     _setup_django()
     from django.core.management import call_command
     from django.db import connection
+    from django.db.utils import OperationalError
 
-    if not no_migrate:
-        call_command("migrate", interactive=False, verbosity=0)
     db = connection.settings_dict
+    try:
+        if not no_migrate:
+            call_command("migrate", interactive=False, verbosity=0)
+        else:
+            connection.ensure_connection()
+    except OperationalError as exc:
+        raise UnavailableError(
+            f"cannot use the database {db['NAME']} ({db['ENGINE'].rsplit('.', 1)[-1]}): "
+            f"{str(exc).strip().splitlines()[0]}"
+        ) from None
     click.echo(f"weee serve: {db['ENGINE'].rsplit('.', 1)[-1]} database {db['NAME']}", err=True)
     connection.close()  # never share the migrate connection with forked workers
 
@@ -86,6 +95,10 @@ def serve(bind: str, workers: int | None, no_migrate: bool) -> None:
 
             return application
 
-    click.echo(f"weee serve: listening on http://{bind} with {count} workers", err=True)
+    click.echo(
+        f"weee serve: listening on http://{bind} with {count} workers; admin at /admin/ "
+        "(first account: weee manage adduser NAME --role admin)",
+        err=True,
+    )
     sys.argv = ["weee serve"]  # gunicorn parses sys.argv for its own options
     _Server().run()

@@ -4,6 +4,8 @@ exercised in test_server_live_server.py)."""
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -112,3 +114,21 @@ def test_adduser_refuses_a_donor_without_its_donor():
     result = CliRunner().invoke(main, ["manage", "adduser", "x", "--role", "donor"])
     assert result.exit_code == 1
     assert "needs --donor" in result.output
+
+
+def test_serve_says_clearly_when_the_database_is_unreachable(tmp_path):
+    import os
+
+    from checks.system import run_command
+
+    weee = str(Path(sys.executable).with_name("weee"))
+    env = {
+        **os.environ,
+        "WEEE_DATA_DIR": str(tmp_path),
+        "WEEE_DATABASE_URL": "postgres://nobody:x@127.0.0.1:9/nowhere",
+    }
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    result = run_command([weee, "serve", "--bind", "127.0.0.1:9"], env=env, timeout=120)
+    assert result.returncode == 5
+    assert "cannot use the database nowhere (postgresql)" in result.stderr_text
+    assert "Traceback" not in result.stderr_text
