@@ -196,3 +196,11 @@ def test_it_keeps_every_run_of_a_laptop_in_its_history(api, key):
     device = Device.objects.get()
     assert device.records.count() == 2
     assert [e.to_status for e in device.events.all()] == ["received", "diagnosed", "certified"]
+
+
+def test_it_refuses_a_record_naming_another_bench_than_its_signer(api, key):
+    rec = record(key)
+    rec["bench"]["id"] = "0123456789abcdef"
+    response = api.upload(signed(rec, key))
+    assert response.status_code == 400
+    assert response.json()["error"] == "bench-mismatch"

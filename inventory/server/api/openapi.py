@@ -141,8 +141,9 @@ def openapi_document() -> dict[str, Any]:
                         "201": _json("Stored; the laptop's asset id is returned", "Stored"),
                         "200": _json("Already stored with the same content", "Stored"),
                         "400": _error(
-                            "Malformed JSON, not a signed record, schema violation, or "
-                            "dated in the future"
+                            "Malformed JSON, not a signed record, schema violation, a "
+                            "record naming another bench than its signer, or dated in the "
+                            "future"
                         ),
                         "401": unauthorized,
                         "403": _error("Signed by a key that is not this bench's"),

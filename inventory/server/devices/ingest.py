@@ -83,6 +83,16 @@ def ingest(body: bytes, bench: Bench) -> IngestResult:
             "schema-violation",
             [{"path": p.path, "message": p.message} for p in exc.problems],
         ) from None
+    claimed = record["bench"]["id"]
+    if claimed != verified.key_id:
+        # signed by this bench but naming another: a copied record or a misconfigured
+        # bench; either way its certificates would name the wrong bench
+        raise IngestError(
+            400,
+            "bench-mismatch",
+            f"record.bench.id is {claimed!r} but the record is signed by key "
+            f"{verified.key_id} (bench {bench.name!r})",
+        )
     created_at = dt.datetime.fromisoformat(record["created_at"].replace("Z", "+00:00"))
     skew = dt.timedelta(hours=settings.WEEE_RECORD_MAX_CLOCK_SKEW_HOURS)
     if created_at > timezone.now() + skew:
