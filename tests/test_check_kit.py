@@ -209,55 +209,27 @@ def test_kit_check_unattended_records_usb_ids_and_asks_mmcli(make_capture: Captu
 
 def test_kit_guided_on_a_terminal(make_capture: CaptureFactory) -> None:
     """The technician's side, on a real pseudo-terminal: the kit mouse moves over every
-    zone and clicks, then the sleeve is confirmed with one key."""
-    import fcntl
-    import os
-    import pty
-    import struct
-    import termios
-    import threading
-    import time
-
-    from checks.health.terminal import Terminal
+    zone and clicks (terminal mouse reporting: no event devices in this tree), then the
+    sleeve is confirmed with one key."""
     from checks.source import LiveSource
+    from tests.test_guided_keyboard import PtyScreen
 
-    master, slave = pty.openpty()
     cols, rows = 120, 40
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
-    shown: list[bytes] = []
-    stop = threading.Event()
 
-    def drain() -> None:  # the screen: read everything the check draws
-        while not stop.is_set():
-            try:
-                shown.append(os.read(master, 65536))
-            except OSError:
-                return
-
-    def wait_for(text: str) -> None:
-        deadline = time.monotonic() + 10
-        while text.encode() not in b"".join(shown):
-            assert time.monotonic() < deadline, f"{text!r} never shown"
-            time.sleep(0.02)
-
-    def technician() -> None:
-        wait_for("Kit mouse")
+    def technician(screen: PtyScreen) -> None:
+        screen.wait_for(b"Kit mouse")
         height, width = (rows - 3) // 3, cols // 3
         for r in range(3):
             for c in range(3):
-                os.write(master, f"\x1b[<35;{c * width + 5};{3 + r * height + 2}M".encode())
-        os.write(master, b"\x1b[<0;5;5M\x1b[<0;5;5m\x1b[<2;5;5M")
-        wait_for("sleeve")
-        os.write(master, b"y")
+                screen.type(f"\x1b[<35;{c * width + 5};{3 + r * height + 2}M".encode())
+        screen.type(b"\x1b[<0;5;5M\x1b[<0;5;5m\x1b[<2;5;5M")
+        screen.wait_for(b"sleeve")
+        screen.type(b"y")
 
-    reader = threading.Thread(target=drain, daemon=True)
-    helper = threading.Thread(target=technician, daemon=True)
-    reader.start()
-    helper.start()
-    try:
-        term = Terminal(fd=slave)
-        source = LiveSource(make_capture(usb_tree()), run_tools=False)
-        outcome = run_health_checks(
+    source = LiveSource(make_capture(usb_tree()), run_tools=False)
+    outcome = PtyScreen(cols, rows).run(
+        technician,
+        lambda term: run_health_checks(
             build_report(source),
             source,
             load_default_policy(),
@@ -265,16 +237,13 @@ def test_kit_guided_on_a_terminal(make_capture: CaptureFactory) -> None:
             run=Mmcli(),
             unattended=False,
             terminal=term,
-        )
-    finally:
-        stop.set()
-        helper.join(timeout=5)
-        os.close(slave)
-        os.close(master)
+        ),
+    )
     [result] = outcome.results
     assert result.status == "pass", result.verdict.message.render("en")
     assert outcome.kit is not None
     assert outcome.kit["mouse"]["confirmed"] is True and outcome.kit["sleeve"] is True
+    assert outcome.kit["mouse"]["confirmed_with"] == "terminal mouse reporting (xterm SGR)"
     assert result.verdict.message.render("en") == (
         "Kit complete: mouse 046d:c077, sleeve, 4G key 12d1:1506."
     )

@@ -11,7 +11,9 @@ import struct
 import termios
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from checks.health import run_health_checks
 from checks.health.keyboard import (
@@ -30,6 +32,59 @@ from checks.policy import load_default_policy
 from checks.probe.model import HardwareReport
 from checks.source import CaptureSource, LiveSource
 from tests.conftest import CaptureFactory
+
+T = TypeVar("T")
+
+
+class PtyScreen:
+    """A pseudo-terminal for a guided check: the check draws on one side, a thread reads
+    the screen on the other, and ``act`` plays the technician in another thread."""
+
+    def __init__(self, cols: int = 120, rows: int = 40) -> None:
+        self.master, self.slave = pty.openpty()
+        fcntl.ioctl(self.slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        self.shown: list[bytes] = []
+        self._stop = threading.Event()
+
+    def screen(self) -> bytes:
+        return b"".join(self.shown)
+
+    def wait_for(self, needle: bytes, timeout: float = 10) -> None:
+        deadline = time.monotonic() + timeout
+        while needle not in self.screen():
+            assert time.monotonic() < deadline, f"{needle!r} never shown"
+            time.sleep(0.02)
+
+    def type(self, data: bytes) -> None:
+        os.write(self.master, data)
+
+    def _drain(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.shown.append(os.read(self.master, 65536))
+            except OSError:
+                return
+
+    def run(self, act: Callable[[PtyScreen], None], check: Callable[[Terminal], T]) -> T:
+        threading.Thread(target=self._drain, daemon=True).start()
+        helper = threading.Thread(target=act, args=(self,), daemon=True)
+        helper.start()
+        try:
+            return check(Terminal(fd=self.slave))
+        finally:
+            self._stop.set()
+            helper.join(timeout=5)
+            os.close(self.slave)
+            os.close(self.master)
+
+
+def event_fifo(path: Path) -> int:
+    """A FIFO standing in for /dev/input/eventN; returns a writer end, held open from
+    the start as a real device always has one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.mkfifo(path)
+    return os.open(path, os.O_RDWR | os.O_NONBLOCK)
+
 
 # capabilities/key of real devices: a laptop's "AT Translated Set 2 keyboard", its
 # "Power Button", and a USB mouse
@@ -84,28 +139,12 @@ def test_keyboard_check_on_kernel_events(make_capture: CaptureFactory) -> None:
     is a real pseudo-terminal."""
     root = make_capture({"sys/class/input/event3/device/capabilities/key": AT_KEYBOARD})
     fifo = root / "dev" / "input" / "event3"
-    fifo.parent.mkdir(parents=True)
-    os.mkfifo(fifo)
-    # a writer end held open from the start, as a real device always has one
-    writer = os.open(fifo, os.O_RDWR | os.O_NONBLOCK)
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 140, 0, 0))
-    shown: list[bytes] = []
-    stop = threading.Event()
+    writer = event_fifo(fifo)
     rows = evdev_layout(LAYOUTS["us"])
     skipped = {"RShift", "Caps", "F7"}
 
-    def drain() -> None:
-        while not stop.is_set():
-            try:
-                shown.append(os.read(master, 65536))
-            except OSError:
-                return
-
-    def technician() -> None:
-        deadline = time.monotonic() + 10
-        while b"press every key once" not in b"".join(shown) and time.monotonic() < deadline:
-            time.sleep(0.02)
+    def technician(screen: PtyScreen) -> None:
+        screen.wait_for(b"press every key once")
         for row in rows:
             for key in row:
                 if key.label not in skipped and key.code is not None and key.code != KEY_ENTER:
@@ -113,29 +152,27 @@ def test_keyboard_check_on_kernel_events(make_capture: CaptureFactory) -> None:
                     time.sleep(0.005)
         # three Enters through the kernel, and the same Enter echoed by the console once:
         # the check must count the key presses, not both copies
-        os.write(master, b"\r")
+        screen.type(b"\r")
         for _ in range(3):
             os.write(writer, event(KEY_ENTER, 1) + event(KEY_ENTER, 0))
             time.sleep(0.05)
 
-    threading.Thread(target=drain, daemon=True).start()
-    helper = threading.Thread(target=technician, daemon=True)
-    helper.start()
+    screen = PtyScreen(cols=140)
+    source = LiveSource(root, run_tools=False)
     try:
-        source = LiveSource(root, run_tools=False)
-        outcome = run_health_checks(
-            HardwareReport(),
-            source,
-            load_default_policy(),
-            only=["keyboard"],
-            unattended=False,
-            terminal=Terminal(fd=slave),
+        outcome = screen.run(
+            technician,
+            lambda term: run_health_checks(
+                HardwareReport(),
+                source,
+                load_default_policy(),
+                only=["keyboard"],
+                unattended=False,
+                terminal=term,
+            ),
         )
     finally:
-        stop.set()
-        helper.join(timeout=5)
-        for fd in (writer, slave, master):
-            os.close(fd)
+        os.close(writer)
     [result] = outcome.results
     evidence = result.verdict.evidence
     assert evidence["mode"] == f"kernel input events ({fifo})"
@@ -143,7 +180,7 @@ def test_keyboard_check_on_kernel_events(make_capture: CaptureFactory) -> None:
     assert evidence["keys_total"] == sum(len(r) for r in rows)
     assert evidence["not_testable_here"] == ["Fn (handled by the laptop's firmware)"]
     assert result.status == "fail"
-    assert b"Super" in b"".join(shown) and b"AltGr" in b"".join(shown)
+    assert b"Super" in screen.screen() and b"AltGr" in screen.screen()
 
 
 def test_without_event_devices_the_terminal_is_used(tmp_path: Path) -> None:

@@ -3,12 +3,7 @@ mapped to zones of the pad's surface, and the guided loop on a pseudo-terminal."
 
 from __future__ import annotations
 
-import fcntl
 import os
-import pty
-import struct
-import termios
-import threading
 import time
 
 from checks.health.guided import ZONE_COLS, ZONE_ROWS, pointer_test
@@ -26,9 +21,9 @@ from checks.health.pointer import (
     Touchpad,
     find_touchpads,
 )
-from checks.health.terminal import Terminal
 from checks.source import LiveSource
 from tests.conftest import CaptureFactory
+from tests.test_guided_keyboard import PtyScreen, event_fifo
 
 # capabilities of real devices: a Synaptics clickpad (one physical button), a TrackPoint
 # style pad with three buttons, a touchscreen, and a USB mouse
@@ -86,49 +81,26 @@ def test_pad_positions_map_to_zones_by_the_axis_ranges() -> None:
 
 
 def test_pad_test_on_a_terminal(make_capture: CaptureFactory) -> None:
-    root = make_capture({})
-    fifo = root / "event5"
-    os.mkfifo(fifo)
-    writer = os.open(fifo, os.O_RDWR | os.O_NONBLOCK)
+    fifo = make_capture({}) / "event5"
+    writer = event_fifo(fifo)
     reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
-    pad = PadEvents(
-        Touchpad(str(fifo), "SynPS/2 Synaptics TouchPad", ["left"]),
-        reader,
-        PadState(ZONE_COLS, ZONE_ROWS, (0, 999), (0, 599)),
-    )
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
-    shown: list[bytes] = []
-    stop = threading.Event()
+    state = PadState(ZONE_COLS, ZONE_ROWS, (0, 999), (0, 599))
+    pad = PadEvents(Touchpad(str(fifo), "SynPS/2 Synaptics TouchPad", ["left"]), reader, state)
 
-    def drain() -> None:
-        while not stop.is_set():
-            try:
-                shown.append(os.read(master, 65536))
-            except OSError:
-                return
-
-    def finger() -> None:
-        deadline = time.monotonic() + 10
-        while b"Slide a finger" not in b"".join(shown) and time.monotonic() < deadline:
-            time.sleep(0.02)
+    def finger(screen: PtyScreen) -> None:
+        screen.wait_for(b"Slide a finger")
         for r in range(ZONE_ROWS):
             for c in range(ZONE_COLS):
                 os.write(writer, touch(c * 333 + 100, r * 200 + 50))
                 time.sleep(0.01)
-        os.write(master, b"\x1b[<0;5;5M")  # the screen pointer does not count here
+        screen.type(b"\x1b[<0;5;5M")  # the screen pointer does not count here
         os.write(writer, ev(EV_KEY, BTN_LEFT, 1) + ev(EV_SYN, 0, 0))
 
-    threading.Thread(target=drain, daemon=True).start()
-    helper = threading.Thread(target=finger, daemon=True)
-    helper.start()
     try:
-        result = pointer_test(Terminal(fd=slave), "en", "Touchpad.", pad)
+        result = PtyScreen().run(finger, lambda term: pointer_test(term, "en", "Touchpad.", pad))
     finally:
-        stop.set()
-        helper.join(timeout=5)
-        for fd in (writer, reader, slave, master):
-            os.close(fd)
+        os.close(writer)
+        os.close(reader)
     assert result.outcome == "complete"
     assert len(result.zones_seen) == 9 and result.buttons == {"left"}
     assert result.missing() == []
@@ -164,48 +136,28 @@ def test_mice_found_with_their_bus(make_capture: CaptureFactory) -> None:
 
 def test_mouse_test_on_a_terminal(make_capture: CaptureFactory) -> None:
     from checks.health.guided import mouse_test
-    from checks.health.pointer import REL_X, REL_Y, Mouse, MouseEvents
+    from checks.health.pointer import EV_REL, REL_X, REL_Y, Mouse, MouseEvents
 
-    EV_REL = 2
     fifo = make_capture({}) / "event9"
-    os.mkfifo(fifo)
-    writer = os.open(fifo, os.O_RDWR | os.O_NONBLOCK)
+    writer = event_fifo(fifo)
     reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
     mouse = MouseEvents(
         Mouse(str(fifo), "USB Optical Mouse", True, ["left", "right", "middle"]), reader
     )
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
-    shown: list[bytes] = []
-    stop = threading.Event()
 
-    def drain() -> None:
-        while not stop.is_set():
-            try:
-                shown.append(os.read(master, 65536))
-            except OSError:
-                return
-
-    def hand() -> None:
-        deadline = time.monotonic() + 10
-        while b"Move the mouse" not in b"".join(shown) and time.monotonic() < deadline:
-            time.sleep(0.02)
+    def hand(screen: PtyScreen) -> None:
+        screen.wait_for(b"Move the mouse")
         for code, value in ((REL_X, 5), (REL_X, -3), (REL_Y, 4), (REL_Y, -2)):
             os.write(writer, ev(EV_REL, code, value) + ev(EV_SYN, 0, 0))
             time.sleep(0.01)
         for button in (BTN_LEFT, BTN_LEFT + 1):
             os.write(writer, ev(EV_KEY, button, 1) + ev(EV_KEY, button, 0) + ev(EV_SYN, 0, 0))
 
-    threading.Thread(target=drain, daemon=True).start()
-    helper = threading.Thread(target=hand, daemon=True)
-    helper.start()
     try:
-        result = mouse_test(Terminal(fd=slave), "en", "Kit mouse.", mouse)
+        result = PtyScreen().run(hand, lambda term: mouse_test(term, "en", "Kit mouse.", mouse))
     finally:
-        stop.set()
-        helper.join(timeout=5)
-        for fd in (writer, reader, slave, master):
-            os.close(fd)
+        os.close(writer)
+        os.close(reader)
     assert result.outcome == "complete" and result.missing() == []
     assert mouse.state.directions == {"left", "right", "up", "down"}
     assert result.buttons == {"left", "right"}

@@ -226,18 +226,24 @@ def is_keyboard(bitmask: int) -> bool:
     return all(bitmask >> code & 1 for code in [*letters, KEY_SPACE])
 
 
-def keyboard_devices(source: Source) -> list[str]:
-    """``/dev/input/eventN`` of every full keyboard the kernel knows (under the live
-    source's root, so a test can point it at a tree of its own)."""
-    found = []
+def event_devices(source: Source) -> list[tuple[str, str]]:
+    """(sysfs device folder, /dev node) of every input event device; the node sits under
+    the live source's root, so a test can point it at a tree of its own."""
     root = getattr(source, "root", Path("/"))
-    for entry in source.listdir("sys/class/input"):
-        if not re.fullmatch(r"event\d+", entry):
-            continue
-        caps = source.read_text(f"sys/class/input/{entry}/device/capabilities/key")
-        if caps and caps.strip() and is_keyboard(parse_key_bitmask(caps)):
-            found.append(str(Path(root) / "dev" / "input" / entry))
-    return found
+    return [
+        (f"sys/class/input/{entry}/device", str(Path(root) / "dev" / "input" / entry))
+        for entry in source.listdir("sys/class/input")
+        if re.fullmatch(r"event\d+", entry)
+    ]
+
+
+def keyboard_devices(source: Source) -> list[str]:
+    """``/dev/input/eventN`` of every full keyboard the kernel knows."""
+    return [
+        node
+        for base, node in event_devices(source)
+        if is_keyboard(parse_key_bitmask(source.read_text(f"{base}/capabilities/key") or "0"))
+    ]
 
 
 def parse_key_presses(data: bytes) -> list[int]:

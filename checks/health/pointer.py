@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import fcntl
 import os
-import re
 import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from checks.health.keyboard import INPUT_EVENT, parse_key_bitmask
+from checks.health.keyboard import INPUT_EVENT, event_devices, parse_key_bitmask
 from checks.source import Source
 
 EV_SYN, EV_KEY, EV_ABS = 0, 1, 3
@@ -42,12 +40,8 @@ class Touchpad:
 
 def find_touchpads(source: Source) -> list[Touchpad]:
     """Event devices with absolute X/Y and finger touches (not touchscreens' pens)."""
-    root = getattr(source, "root", Path("/"))
     found = []
-    for entry in source.listdir("sys/class/input"):
-        if not re.fullmatch(r"event\d+", entry):
-            continue
-        base = f"sys/class/input/{entry}/device"
+    for base, node in event_devices(source):
         abs_bits = parse_key_bitmask(source.read_text(f"{base}/capabilities/abs") or "0")
         key_bits = parse_key_bitmask(source.read_text(f"{base}/capabilities/key") or "0")
         if not (abs_bits >> ABS_X & 1 and abs_bits >> ABS_Y & 1):
@@ -58,7 +52,7 @@ def find_touchpads(source: Source) -> list[Touchpad]:
         if not buttons:
             continue  # a touchscreen: no buttons of its own
         name = (source.read_text(f"{base}/name") or "").strip() or None
-        found.append(Touchpad(str(Path(root) / "dev" / "input" / entry), name, buttons))
+        found.append(Touchpad(node, name, buttons))
     return found
 
 
@@ -175,12 +169,8 @@ class Mouse:
 
 def find_mice(source: Source) -> list[Mouse]:
     """Event devices with relative X/Y and a left button (a touchpad is absolute)."""
-    root = getattr(source, "root", Path("/"))
     found = []
-    for entry in source.listdir("sys/class/input"):
-        if not re.fullmatch(r"event\d+", entry):
-            continue
-        base = f"sys/class/input/{entry}/device"
+    for base, node in event_devices(source):
         rel_bits = parse_key_bitmask(source.read_text(f"{base}/capabilities/rel") or "0")
         key_bits = parse_key_bitmask(source.read_text(f"{base}/capabilities/key") or "0")
         if not (rel_bits >> REL_X & 1 and rel_bits >> REL_Y & 1 and key_bits >> BTN_LEFT & 1):
@@ -189,7 +179,7 @@ def find_mice(source: Source) -> list[Mouse]:
         buttons = [name for code, name in BUTTON_NAMES.items() if key_bits >> code & 1]
         name = (source.read_text(f"{base}/name") or "").strip() or None
         usb = bool(bus) and int(bus, 16) == BUS_USB
-        found.append(Mouse(str(Path(root) / "dev" / "input" / entry), name, usb, buttons))
+        found.append(Mouse(node, name, usb, buttons))
     return found
 
 
