@@ -10,8 +10,11 @@ from django.contrib.auth.decorators import permission_required
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from inventory.server.reports.figures import MEASURES, PERIODS, Report, build_report
+
+PERIOD_LABELS = {"month": _lazy("month"), "quarter": _lazy("quarter"), "year": _lazy("year")}
 
 
 def _day(value: str | None) -> dt.date | None:
@@ -37,7 +40,7 @@ def report(request: HttpRequest) -> HttpResponse:
         "report": figures,
         "total_rows": [figures.total],
         "measures": MEASURES,
-        "periods": PERIODS,
+        "periods": [(p, PERIOD_LABELS[p]) for p in PERIODS],
         "query": request.GET.urlencode(),
         "start": request.GET.get("start", ""),
         "end": request.GET.get("end", ""),
