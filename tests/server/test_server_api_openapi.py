@@ -66,6 +66,7 @@ def scenarios(api: Any, key: Ed25519PrivateKey, bench_factory: Any) -> dict[int,
         key.sign(canonical_bytes(changed))
     ).decode()
     out[409] = api.upload(changed_doc)
+    out[413] = api.upload(None, raw=b" " * (6 * 1024 * 1024))
     tampered = signed(record(key), key)
     tampered["record"]["kind"] = "recycling"
     out[422] = api.upload(tampered)

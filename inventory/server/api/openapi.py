@@ -148,6 +148,7 @@ def openapi_document() -> dict[str, Any]:
                         "401": unauthorized,
                         "403": _error("Signed by a key that is not this bench's"),
                         "409": _error("This record id is stored with different content"),
+                        "413": _error("The file is larger than the server accepts"),
                         "422": _error("The signature does not match the record"),
                     },
                 }

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import uuid
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -35,7 +37,12 @@ def openapi(request: HttpRequest) -> HttpResponse:
 def records(request: HttpRequest) -> HttpResponse:
     bench: Bench = request.bench
     try:
-        result = ingest(request.body, bench)
+        body = request.body
+    except RequestDataTooBig:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return json_error(413, "too-large", f"a record file is at most {limit} bytes")
+    try:
+        result = ingest(body, bench)
     except IngestError as exc:
         log.warning("refused upload from bench %s: %s %s", bench.name, exc.status, exc.error)
         RejectedUpload.objects.create(
@@ -44,7 +51,7 @@ def records(request: HttpRequest) -> HttpResponse:
             status_code=exc.status,
             error=exc.error,
             detail=str(exc.detail)[:5000],
-            record_id=_record_id_of(request.body),
+            record_id=_record_id_of(body),
         )
         return json_error(exc.status, exc.error, exc.detail)
     return JsonResponse(result.to_json(), status=result.http_status)
