@@ -87,3 +87,28 @@ def test_the_admin_speaks_french(client, users):
     client.post("/i18n/setlang/", {"language": "en", "next": "/admin/"})
     page = client.get("/admin/", headers={"Accept-Language": "fr"}).content.decode()
     assert "Programme reports" in page
+
+
+def test_a_cohort_of_nine_is_refused_in_the_cohort_form(client, users):
+    client.force_login(users.coordinator)
+    data = {
+        "name": "Too big",
+        "starts_on": "",
+        "trainees-TOTAL_FORMS": "9",
+        "trainees-INITIAL_FORMS": "0",
+        "trainees-MIN_NUM_FORMS": "0",
+        "trainees-MAX_NUM_FORMS": "1000",
+    }
+    for i in range(9):
+        data[f"trainees-{i}-reference"] = f"R{i}"
+        data[f"trainees-{i}-name"] = f"N{i}"
+        data[f"trainees-{i}-has_home_wifi"] = "on"
+    response = client.post("/admin/programme/cohort/add/", data)
+    assert response.status_code == 200
+    assert "A session is 8 trainees, not 9." in response.content.decode()
+    assert not Cohort.objects.filter(name="Too big").exists()
+    for i in range(8, 9):
+        del data[f"trainees-{i}-reference"], data[f"trainees-{i}-name"]
+    data["trainees-TOTAL_FORMS"] = "8"
+    assert client.post("/admin/programme/cohort/add/", data).status_code == 302
+    assert Cohort.objects.get(name="Too big").trainees.count() == 8

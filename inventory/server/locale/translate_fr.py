@@ -199,6 +199,7 @@ FR = {
     "CO2e avoided (kg)": "CO2e évité (kg)",
     "Nothing in this range.": "Rien sur cette période.",
     "Programme reports": "Rapports du programme",
+    "A session is %(n)d trainees, not %(m)d.": "Une session compte %(n)d stagiaires, pas %(m)d.",
     "month": "mois",
     "quarter": "trimestre",
     "year": "année",

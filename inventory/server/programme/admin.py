@@ -57,8 +57,25 @@ class BatchAdmin(admin.ModelAdmin):
         )
 
 
+class CohortTraineesFormSet(forms.BaseInlineFormSet):  # type: ignore[type-arg]
+    """Each trainee form checks the cohort as saved; this checks the cohort as submitted
+    (nine new rows at once would pass one by one)."""
+
+    def clean(self) -> None:
+        super().clean()
+        from django.conf import settings
+
+        kept = [f for f in self.forms if f.cleaned_data and not f.cleaned_data.get("DELETE", False)]
+        if len(kept) > settings.WEEE_COHORT_SIZE:
+            raise forms.ValidationError(
+                _("A session is %(n)d trainees, not %(m)d.")
+                % {"n": settings.WEEE_COHORT_SIZE, "m": len(kept)}
+            )
+
+
 class TraineeInline(admin.TabularInline):
     model = Trainee
+    formset = CohortTraineesFormSet
     fields = ["reference", "name", "has_home_wifi"]
     extra = 0
 
