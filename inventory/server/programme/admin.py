@@ -57,7 +57,7 @@ class BatchAdmin(admin.ModelAdmin):
         )
 
 
-class CohortTraineesFormSet(forms.BaseInlineFormSet):  # type: ignore[type-arg]
+class CohortTraineesFormSet(forms.BaseInlineFormSet):
     """Each trainee form checks the cohort as saved; this checks the cohort as submitted
     (nine new rows at once would pass one by one)."""
 
