@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q
+from django.db.models import Count, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
-from inventory.server.devices.lifecycle import Status
 from inventory.server.devices.models import Record
 from inventory.server.programme.documents import (
     batch_certificates_pdf,
@@ -36,9 +36,9 @@ def _pdf(data: bytes, filename: str) -> HttpResponse:
     return response
 
 
-def visible_batches(user: object) -> list[Batch] | object:
+def visible_batches(user: Any) -> QuerySet[Batch]:
     """The batches a user may see: all for staff with the permission, else its donors'."""
-    if getattr(user, "is_staff", False) and user.has_perm("programme.view_batch"):  # type: ignore[attr-defined]
+    if user.is_staff and user.has_perm("programme.view_batch"):
         return Batch.objects.all()
     return Batch.objects.filter(donor__users=user)
 
@@ -50,7 +50,6 @@ def donor_batches(request: HttpRequest) -> HttpResponse:
         .select_related("donor")
         .annotate(
             laptops=Count("devices", distinct=True),
-            recycled=Count("devices", filter=Q(devices__status=Status.RECYCLED), distinct=True),
         )
         .order_by("donor__name", "reference")
     )
