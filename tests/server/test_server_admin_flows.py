@@ -112,3 +112,23 @@ def test_a_cohort_of_nine_is_refused_in_the_cohort_form(client, users):
     data["trainees-TOTAL_FORMS"] = "8"
     assert client.post("/admin/programme/cohort/add/", data).status_code == 302
     assert Cohort.objects.get(name="Too big").trainees.count() == 8
+
+
+def test_the_admin_index_shows_what_is_ready_who_waits_and_what_lacks(
+    client, users, allocation, api, key
+):
+    from inventory.server.programme.models import Accessory
+
+    api.store(record(key))  # a second certified laptop, not yet allocated
+    for i in range(3):
+        Trainee.objects.create(
+            reference=f"W{i}", name="x", cohort=Cohort.objects.get(), has_home_wifi=False
+        )
+    Accessory.objects.filter(kind="4g_key").update(quantity=1)
+    client.force_login(users.coordinator)
+    page = client.get("/admin/").content.decode()
+    assert '<td class="ready">1</td>' in page
+    assert '<td class="waiting">3</td>' in page
+    assert "Shortage of 4G key" in page
+    client.force_login(users.technician)
+    assert "programme-summary" not in client.get("/admin/").content.decode()
