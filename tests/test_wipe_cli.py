@@ -77,9 +77,14 @@ def test_default_targets_never_include_the_root_disk(tmp_path: Path) -> None:
 def test_dry_run_opens_nothing_for_writing(tmp_path: Path, loop_device: LoopFactory) -> None:
     device = loop_device(8 << 20)
     plant_marker(device, 8 << 20)
-    result = CliRunner().invoke(wipe, ["--dry-run", device, "--journal-dir", str(tmp_path)])
+    # named twice: planned once (two jobs on one disk would fight over it)
+    result = CliRunner().invoke(
+        wipe, ["--dry-run", "--json", device, device, "--journal-dir", str(tmp_path)]
+    )
     assert result.exit_code == EXIT_OK, result.output
     assert "ERASE" in result.stderr and "expected duration" in result.stderr
+    [target] = json.loads(result.stdout)["targets"]
+    assert target["methods"] == ["overwrite"] and target["expected_duration_s"] > 0
     assert read_all(device).count(MARKER) == 9
     assert not list((tmp_path).glob("active/*.json"))
 
@@ -182,7 +187,10 @@ def test_a_killed_run_is_reported_incomplete_by_the_next(
 @pytest.mark.root
 @needs_root
 @needs_losetup
-def test_sigterm_leaves_the_erasure_incomplete(tmp_path: Path, loop_device: LoopFactory) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_a_stopped_run_leaves_the_erasure_incomplete(
+    tmp_path: Path, loop_device: LoopFactory, signum: int
+) -> None:
     device = loop_device(128 << 20)
     journal = tmp_path / "journal"
     proc = subprocess.Popen(
@@ -195,7 +203,7 @@ def test_sigterm_leaves_the_erasure_incomplete(tmp_path: Path, loop_device: Loop
     while time.monotonic() < deadline and not list((journal / "active").glob("*.json")):
         time.sleep(0.01)
     time.sleep(0.3)
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(signum)
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == EXIT_INCOMPLETE
     [doc] = json.loads(out)

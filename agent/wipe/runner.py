@@ -121,8 +121,12 @@ def plan_targets(
     else:
         chosen = [d.path for d in list_disks(facts=facts, include_loop=options.include_loop)]
     targets = []
+    seen: set[str | None] = set()
     for path in chosen:
         assessment = assess_facts(path, facts, explicit=explicit)
+        if assessment.name in seen:
+            continue  # the same disk named twice (/dev/sda and a /dev/disk/by-id link)
+        seen.add(assessment.name)
         target = Target(path, assessment, assessment.disk)
         if target.disk is None and assessment.allowed:
             assessment.refusals.append(f"{path}: lsblk does not describe it")
