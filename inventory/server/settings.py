@@ -6,7 +6,8 @@ settings file of its own:
 - ``WEEE_DATA_DIR``: where the embedded SQLite database and the secret key live
   (default ``~/.local/share/weee``);
 - ``WEEE_DATABASE_URL``: a database URL (``postgres://user:pw@host/db``) for production;
-- ``WEEE_SECRET_KEY``, ``WEEE_DEBUG``, ``WEEE_ALLOWED_HOSTS`` (comma-separated);
+- ``WEEE_SECRET_KEY``, ``WEEE_DEBUG``, ``WEEE_ALLOWED_HOSTS`` (comma-separated),
+  ``WEEE_CSRF_TRUSTED_ORIGINS``, ``WEEE_HTTPS=1`` behind a TLS proxy;
 - ``WEEE_CO2E_FACTOR_KG`` / ``WEEE_CO2E_FACTOR_SOURCE``: the impact factor of the reports.
 """
 
@@ -49,6 +50,10 @@ def _secret_key() -> str:
 SECRET_KEY = _secret_key()
 DEBUG = os.environ.get("WEEE_DEBUG", "") == "1"
 ALLOWED_HOSTS = [h for h in os.environ.get("WEEE_ALLOWED_HOSTS", "*").split(",") if h]
+if os.environ.get("WEEE_HTTPS") == "1":
+    # behind a TLS-terminating proxy: cookies only over HTTPS, and trust its header
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("WEEE_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
 INSTALLED_APPS = [

@@ -132,3 +132,43 @@ def test_the_admin_index_shows_what_is_ready_who_waits_and_what_lacks(
     assert "Shortage of 4G key" in page
     client.force_login(users.technician)
     assert "programme-summary" not in client.get("/admin/").content.decode()
+
+
+def test_a_technician_registers_a_bench_in_the_admin_and_its_token_uploads(client, users):
+    import re
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from inventory.server.samples import public_key_b64, signed
+
+    key = Ed25519PrivateKey.generate()
+    client.force_login(users.technician)
+    response = client.post(
+        "/admin/benches/bench/add/",
+        {
+            "name": "atelier-2",
+            "organisation": "",
+            "location": "",
+            "active": "on",
+            "public_key": public_key_b64(key),
+        },
+        follow=True,
+    )
+    token = re.search(r"copy it to the bench now\): ([\w-]+)", response.content.decode())
+    assert token, response.content.decode()[:2000]
+    upload = client.post(
+        "/api/v1/records",
+        data=signed(record(key), key),
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {token.group(1)}"},
+    )
+    assert upload.status_code == 201
+
+
+def test_the_bench_form_refuses_a_key_that_is_not_ed25519(client, users):
+    client.force_login(users.technician)
+    response = client.post(
+        "/admin/benches/bench/add/", {"name": "b", "public_key": "bm90IGEga2V5", "active": "on"}
+    )
+    assert response.status_code == 200
+    assert "not an Ed25519 public key" in response.content.decode()

@@ -34,6 +34,20 @@ class BenchAdmin(admin.ModelAdmin):
     list_filter = ["active", "organisation"]
     search_fields = ["name", "key_id", "organisation"]
     readonly_fields = ["key_id", "created_at"]
+    actions = ["new_token"]
+
+    @admin.action(
+        description=_("Give the selected benches a new API token"), permissions=["change"]
+    )
+    def new_token(self, request: HttpRequest, queryset: Any) -> None:
+        for bench in queryset:
+            token = bench.new_token()
+            bench.save(update_fields=["token_hash"])
+            messages.warning(
+                request,
+                _("API token of bench %(name)s (shown once, copy it to the bench now): %(token)s")
+                % {"name": bench.name, "token": token},
+            )
 
     def save_model(self, request: HttpRequest, obj: Bench, form: Any, change: bool) -> None:
         token = None if change else obj.new_token()

@@ -206,6 +206,7 @@ FR = {
     "Open maintenance tickets": "Tickets de maintenance ouverts",
     "Laptops in maintenance": "Portables en maintenance",
     "Shortage of %(kind)s": "Pénurie de %(kind)s",
+    "Give the selected benches a new API token": "Donner un nouveau jeton d'API aux bancs sélectionnés",
     "month": "mois",
     "quarter": "trimestre",
     "year": "année",
