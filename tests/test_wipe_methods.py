@@ -159,11 +159,26 @@ NVME = disk_for({"name": "nvme0n1", "size_bytes": 64 << 20, "transport": "nvme"}
 SATA = disk_for({"name": "sda", "size_bytes": 64 << 20, "transport": "sata"})
 
 
-def test_nvme_format_success_is_accepted() -> None:
+def test_nvme_format_keeps_the_lba_format_and_succeeds() -> None:
+    calls: list[tuple[str, ...]] = []
+    id_ns = json.loads(recorded_command("nvme_id_ns.json").stdout)
+    id_ns["flbas"] = 0x2  # a namespace on LBA format 2 (say 4 KiB sectors)
+    run = scripted(
+        {
+            ("nvme", "id-ns"): CommandResult((), 0, json.dumps(id_ns).encode(), b"", 0),
+            ("nvme", "format"): recorded_command("nvme_format_ses1.txt"),
+        },
+        calls,
+    )
+    run_firmware_method("nvme-format-user-data", NVME, run=run)
+    assert calls[-1] == ("nvme", "format", "/dev/nvme0n1", "--ses=1", "--lbaf=2", "--force")
+
+
+def test_nvme_format_without_id_ns_keeps_the_block_size() -> None:
     calls: list[tuple[str, ...]] = []
     run = scripted({("nvme", "format"): recorded_command("nvme_format_ses1.txt")}, calls)
     run_firmware_method("nvme-format-user-data", NVME, run=run)
-    assert calls == [("nvme", "format", "/dev/nvme0n1", "--ses=1", "--force")]
+    assert calls[-1] == ("nvme", "format", "/dev/nvme0n1", "--ses=1", "--block-size=512", "--force")
 
 
 def test_nvme_sanitize_refused_by_qemu_falls_through() -> None:

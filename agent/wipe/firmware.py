@@ -183,8 +183,29 @@ def nvme_sanitize(
     raise FirmwareError(f"sanitize did not finish within {timeout_s:.0f} s")
 
 
+def current_lba_format(disk: Disk, run: Run) -> int | None:
+    """The namespace's LBA format index (``flbas``): Format must keep it.
+
+    nvme-cli documents ``--lbaf`` as defaulting to 0, which on a drive formatted with
+    4 KiB sectors would silently change the sector size under the OS image.
+    """
+    result = run(["nvme", "id-ns", disk.path, "-o", "json"])
+    try:
+        doc = json.loads(result.stdout) if result.ok else None
+    except ValueError:
+        return None
+    flbas = doc.get("flbas") if isinstance(doc, dict) else None
+    if not isinstance(flbas, int):
+        return None
+    # bits 3:0, and 6:5 as the high bits when there are more than 16 formats
+    return (flbas & 0xF) | ((flbas >> 5) & 0x3) << 4
+
+
 def nvme_format(disk: Disk, ses: int, run: Run, timeout_s: float) -> None:
-    result = run(["nvme", "format", disk.path, f"--ses={ses}", "--force"], timeout=timeout_s)
+    lbaf = current_lba_format(disk, run)
+    keep = [f"--lbaf={lbaf}"] if lbaf is not None else [f"--block-size={disk.logical_sector_size}"]
+    argv = ["nvme", "format", disk.path, f"--ses={ses}", *keep, "--force"]
+    result = run(argv, timeout=timeout_s)
     _check(result, f"nvme format --ses={ses}")
     if "Success formatting namespace" not in result.text:
         raise FirmwareError(f"nvme format --ses={ses}: no success message: {result.text.strip()}")
@@ -292,8 +313,8 @@ def command_preview(method: str, disk: Disk) -> Sequence[str]:
     return {
         "nvme-sanitize-crypto": ["nvme", "sanitize", ctrl, "--sanact=4"],
         "nvme-sanitize-block": ["nvme", "sanitize", ctrl, "--sanact=2"],
-        "nvme-format-crypto": ["nvme", "format", disk.path, "--ses=2", "--force"],
-        "nvme-format-user-data": ["nvme", "format", disk.path, "--ses=1", "--force"],
+        "nvme-format-crypto": ["nvme", "format", disk.path, "--ses=2", "--lbaf=<current>"],
+        "nvme-format-user-data": ["nvme", "format", disk.path, "--ses=1", "--lbaf=<current>"],
         "ata-sanitize-crypto": ["hdparm", "--sanitize-crypto-scramble", disk.path],
         "ata-sanitize-block": ["hdparm", "--sanitize-block-erase", disk.path],
         "ata-security-erase-enhanced": ["hdparm", "--security-erase-enhanced", "...", disk.path],
