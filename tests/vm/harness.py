@@ -420,37 +420,10 @@ def boot_vm(
         memory_mb=memory_mb,
         cpus=cpus,
     )
-    (control / "qemu-argv.txt").write_text("\n".join(argv) + "\n")
     started = time.monotonic()
-    timed_out = power_cut = False
-    # Popen, not checks.system.run_command: the VM runs for minutes and must be watched
-    # while it runs (console triggers for the power cut) and killed on every exit path.
-    with (control / "qemu-stderr.txt").open("wb") as stderr_file:
-        proc = subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=stderr_file,
-            start_new_session=True,
-        )
-    try:
-        cut_at: float | None = None
-        while proc.poll() is None:
-            now = time.monotonic()
-            if now - started > timeout:
-                timed_out = True
-                break
-            if power_cut_on is not None and cut_at is None:
-                if power_cut_on in console.read_text(errors="replace"):
-                    cut_at = now + power_cut_delay
-            if cut_at is not None and now >= cut_at:
-                power_cut = True
-                break
-            time.sleep(0.2)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
+    timed_out, power_cut = _run_qemu(
+        argv, control, console, timeout=timeout, stop_on=power_cut_on, stop_delay=power_cut_delay
+    )
     duration = time.monotonic() - started
     status_file = control / "exit_status"
     exit_status: int | None = None
@@ -468,4 +441,108 @@ def boot_vm(
         duration_s=duration,
         timed_out=timed_out,
         power_cut=power_cut,
+    )
+
+
+def _run_qemu(
+    argv: Sequence[str],
+    control: Path,
+    console: Path,
+    *,
+    timeout: float,
+    stop_on: str | None,
+    stop_delay: float,
+) -> tuple[bool, bool]:
+    """Run QEMU until it exits, ``timeout`` passes (timed out) or ``stop_on`` appears on
+    the console (stopped: killed ``stop_delay`` s later). Always killed on return."""
+    (control / "qemu-argv.txt").write_text("\n".join(argv) + "\n")
+    started = time.monotonic()
+    timed_out = stopped = False
+    # Popen, not checks.system.run_command: the VM runs for minutes and must be watched
+    # while it runs (console triggers for the power cut) and killed on every exit path.
+    with (control / "qemu-stderr.txt").open("wb") as stderr_file:
+        proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr_file,
+            start_new_session=True,
+        )
+    try:
+        stop_at: float | None = None
+        while proc.poll() is None:
+            now = time.monotonic()
+            if now - started > timeout:
+                timed_out = True
+                break
+            if stop_on is not None and stop_at is None:
+                if stop_on in console.read_text(errors="replace"):
+                    stop_at = now + stop_delay
+            if stop_at is not None and now >= stop_at:
+                stopped = True
+                break
+            time.sleep(0.2)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    return timed_out, stopped
+
+
+OVMF_CODE = Path("/usr/share/OVMF/OVMF_CODE_4M.fd")
+OVMF_VARS = Path("/usr/share/OVMF/OVMF_VARS_4M.fd")
+
+
+def boot_disk(
+    stick: Path,
+    *,
+    firmware: Literal["bios", "uefi"],
+    work: Path,
+    drives: Sequence[Drive] = (),
+    smbios: Smbios = THINKPAD_X1_CARBON_5,
+    timeout: float = 600.0,
+    stop_on: str | None = None,
+    stop_delay: float = 1.0,
+    memory_mb: int = 1536,
+    cpus: int = 2,
+) -> VMResult:
+    """Boot the laptop from ``stick`` (a USB stick image: the live image) through its
+    firmware, legacy BIOS (SeaBIOS) or UEFI (OVMF), as a technician would. The serial
+    console is the log; ``stop_on`` kills the VM once that text appears on it."""
+    work.mkdir(parents=True, exist_ok=True)
+    console = work / "console.log"
+    console.write_bytes(b"")
+    argv = [
+        QEMU, "-accel", "tcg,thread=multi", "-cpu", "max", "-machine", "q35",
+        "-smp", str(cpus), "-m", str(memory_mb), "-display", "none", "-monitor", "none",
+        "-serial", f"file:{console}", "-no-reboot", "-nic", "none",
+        "-device", "qemu-xhci,id=xhci",
+        "-drive", f"if=none,id=stick,format=raw,file={stick}",
+        "-device", "usb-storage,bus=xhci.0,drive=stick,bootindex=0,removable=on",
+    ]  # fmt: skip
+    if firmware == "uefi":
+        vars_copy = work / "OVMF_VARS.fd"
+        shutil.copyfile(OVMF_VARS, vars_copy)
+        argv += [
+            "-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={OVMF_CODE}",
+            "-drive", f"if=pflash,format=raw,unit=1,file={vars_copy}",
+        ]  # fmt: skip
+    for index, drive in enumerate(drives):
+        argv += _drive_args(index, drive)
+    argv += smbios.qemu_args(work / "smbios-type3.bin")
+    started = time.monotonic()
+    timed_out, stopped = _run_qemu(
+        argv, work, console, timeout=timeout, stop_on=stop_on, stop_delay=stop_delay
+    )
+    log = console.read_text(errors="replace")
+    stderr = (work / "qemu-stderr.txt").read_text(errors="replace").strip()
+    if stderr:
+        log += "\n[qemu stderr]\n" + stderr
+    return VMResult(
+        console_log=log,
+        exit_status=None,
+        share_dir=work,
+        duration_s=time.monotonic() - started,
+        timed_out=timed_out,
+        power_cut=stopped,
     )
