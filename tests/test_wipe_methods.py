@@ -22,6 +22,7 @@ from agent.wipe.firmware import (
     FirmwareError,
     gather_facts,
     hidden_areas,
+    restore_hpa,
     run_firmware_method,
 )
 from agent.wipe.methods import parse_hdparm_identify, select_plan
@@ -262,3 +263,37 @@ def test_report_names_the_maker(model: str | None, vendor: str | None, maker: st
     disk = disk_for({"name": "sda", "size_bytes": 1 << 30, "transport": "sata"})
     disk = replace(disk, model=model, vendor=vendor)
     assert manufacturer_of(disk) == maker
+
+
+@pytest.mark.parametrize("removed", [True, False], ids=["removed", "drive-refuses"])
+def test_hpa_is_removed_before_erasing(tmp_path: Path, removed: bool) -> None:
+    folder = DATA / "hdd-hpa"
+    case = json.loads((folder / "case.json").read_text())
+    disk = disk_for(case)
+    facts = gather_facts(disk, replay(folder))
+    state = hidden_areas(facts)
+    rescan = tmp_path / "block" / "sda" / "device" / "rescan"
+    rescan.parent.mkdir(parents=True)
+    rescan.write_text("")
+    after = (
+        "976773168/976773168, HPA is disabled" if removed else "976771055/976773168, HPA is enabled"
+    )
+    calls: list[tuple[str, ...]] = []
+    run = scripted(
+        {
+            ("hdparm", "-N", "/dev/sda"): CommandResult(
+                (), 0, f" max sectors   = {after}\n".encode(), b"", 0
+            )
+        },
+        calls,
+    )
+    restore_hpa(disk, facts, state, run, sys_root=str(tmp_path))
+    assert calls[0] == ("hdparm", "--yes-i-know-what-i-am-doing", "-N", "p976773168", "/dev/sda")
+    assert state.restored is removed
+    assert state.hpa.present is True and state.hpa.native_max_sectors == 976773168
+    if removed:
+        assert state.hpa.current_max_sectors == 976773168
+        assert "2113 hidden sectors" in (state.note or "")
+        assert rescan.read_text() == "1\n"  # the kernel re-reads the capacity
+    else:
+        assert "could not be removed" in (state.note or "")

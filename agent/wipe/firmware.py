@@ -94,10 +94,18 @@ def hidden_areas(facts: DriveFacts) -> HiddenAreas:
         state.note = "no HPA/DCO on this kind of drive"
         state.hpa.present = False
         state.dco.present = False
+    elif facts.ata is None:
+        state.note = "HPA/DCO unknown: the USB bridge passes no ATA commands through"
     return state
 
 
-def restore_hpa(disk: Disk, facts: DriveFacts, state: HiddenAreas, run: Run = run_command) -> None:
+def restore_hpa(
+    disk: Disk,
+    facts: DriveFacts,
+    state: HiddenAreas,
+    run: Run = run_command,
+    sys_root: str = "/sys",
+) -> None:
     """Make the whole native capacity addressable before erasing it (HPA removed)."""
     if facts.hpa is None or not facts.hpa.hidden:
         if state.hpa.present is False:
@@ -114,7 +122,7 @@ def restore_hpa(disk: Disk, facts: DriveFacts, state: HiddenAreas, run: Run = ru
         )
         # the kernel keeps the old capacity until the device is rescanned
         try:
-            with open(f"/sys/block/{disk.name}/device/rescan", "w") as fh:
+            with open(f"{sys_root}/block/{disk.name}/device/rescan", "w") as fh:
                 fh.write("1\n")
         except OSError as exc:
             state.note += f" (rescan failed: {exc.strerror}; reboot before imaging)"
