@@ -122,3 +122,15 @@ def test_the_verify_page_shows_a_record_altered_in_the_database(client, api, key
     stored.save()
     page = client.get(f"/verify/{body['record_id']}").content.decode()
     assert "does NOT check" in page
+
+
+def test_a_laptop_erased_then_recycled_is_on_its_donors_certificate(client, users, api, key):
+    donor = {"name": "Ville de Lyon", "batch": "R-1"}
+    hw = hardware(serial="RECYCLED1", drives=[("sda", "S3Z9RECYC")])
+    api.store(record(key, donor=donor, hw=hw, certified=False))
+    rec = record(key, kind="recycling", donor=donor, hw=hw)  # erased and imaged: certified
+    api.store(rec)
+    batch = Batch.objects.get(reference="R-1")
+    client.force_login(users.donor)
+    text = pdf_text(client.get(reverse("batch-certificate", args=[batch.pk])).content)
+    assert "1 drive(s) sanitized and verified, 0 not" in text

@@ -96,8 +96,10 @@ def handover_receipt_pdf(allocation: Allocation) -> bytes:
 
 
 def latest_erasure_record(device: Device) -> Record | None:
-    """The laptop's latest refurbishment run that erased something."""
-    for record in device.records.filter(kind=RecordKind.REFURBISHMENT).order_by("-created_at"):
+    """The laptop's latest run that erased something (a laptop recycled for parts is
+    erased too, and its donor needs that proof as much as any other)."""
+    runs = device.records.filter(kind__in=[RecordKind.REFURBISHMENT, RecordKind.RECYCLING])
+    for record in runs.order_by("-created_at", "-pk"):
         if record.record.get("erasures"):
             return record
     return None
