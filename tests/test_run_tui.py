@@ -1,0 +1,102 @@
+"""The technician's screen: what it shows, in French and in English."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from rich.console import Console
+
+from agent.run.view import Verdict
+from agent.tui import BenchScreen
+from agent.tui.bigtext import big_lines
+from checks.i18n import Lang
+
+
+def _screen(lang: Lang) -> tuple[BenchScreen, Console]:
+    console = Console(file=io.StringIO(), width=140, record=True, force_terminal=False)
+    return BenchScreen(lang=lang, console=console, screen=False), console
+
+
+def _text(screen: BenchScreen, console: Console) -> str:
+    console.print(screen.render())
+    return console.export_text()
+
+
+def _drive(screen: BenchScreen) -> None:
+    screen.plan(["probe", "checks", "erase", "record"], {})
+    screen.identity(
+        {
+            "manufacturer": "LENOVO",
+            "model": "ThinkPad X1 Carbon 5th",
+            "serial": "PF0XXXXX",
+            "device_id": "wd1-40ec1117",
+        }
+    )
+    screen.step_started("probe")
+    screen.step_finished("probe", "done", "LENOVO ThinkPad X1 Carbon 5th")
+    screen.step_started("erase")
+    screen.step_progress("erase", 0.42, 95.0, "/dev/sda pass 1/1 42%")
+
+
+@pytest.mark.parametrize(
+    ("lang", "words"),
+    [
+        ("en", ["Hardware inventory", "done", "Data erasure", "running", "1:35", "waiting"]),
+        ("fr", ["Inventaire du matériel", "fait", "Effacement des données", "en cours"]),
+    ],
+)
+def test_it_shows_the_laptop_and_each_step(lang: Lang, words: list[str]) -> None:
+    screen, console = _screen(lang)
+    _drive(screen)
+    text = _text(screen, console)
+    screen.close()
+    assert "ThinkPad X1 Carbon 5th" in text and "PF0XXXXX" in text
+    assert "/dev/sda pass 1/1 42%" in text
+    for word in words:
+        assert word in text
+
+
+def test_the_verdict_and_asset_id_are_in_block_letters() -> None:
+    screen, console = _screen("fr")
+    _drive(screen)
+    screen.verdict(
+        Verdict(
+            verdict="certified",
+            exit_code=0,
+            asset_id="W-000042",
+            device_id="wd1-40ec1117",
+            record_id="r1",
+        )
+    )
+    text = _text(screen, console)
+    screen.close()
+    for row in big_lines("W-000042"):
+        assert row in text
+    for row in big_lines("PRÊT : CERTIFIÉ"):
+        assert row.strip() in text
+    assert "N° D'INVENTAIRE" in text
+
+
+def test_without_an_asset_id_it_says_the_record_waits_for_the_sync() -> None:
+    screen, console = _screen("en")
+    screen.verdict(
+        Verdict(
+            verdict="failed",
+            exit_code=1,
+            asset_id=None,
+            device_id="wd1-40ec1117",
+            record_id="r1",
+            reasons=["erasures[0] (/dev/sda) is 'failed'"],
+        )
+    )
+    text = _text(screen, console)
+    screen.close()
+    assert "asset ID after sync" in text
+    assert "erasures[0] (/dev/sda) is 'failed'" in text
+
+
+def test_block_letters_fold_french_accents_and_keep_five_rows() -> None:
+    rows = big_lines("ÉCHEC 1")
+    assert len(rows) == 5
+    assert rows == big_lines("ECHEC 1")
