@@ -13,6 +13,7 @@ import logging
 import os
 import queue
 import threading
+import time
 import urllib.parse
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO
@@ -186,9 +187,12 @@ class Prefetcher(io.RawIOBase):
 
     def close(self) -> None:
         self._stop.set()
-        while self._thread.is_alive():
+        deadline = time.monotonic() + 2.0
+        while self._thread.is_alive() and time.monotonic() < deadline:
             try:
                 self._queue.get_nowait()
             except queue.Empty:
                 self._thread.join(0.05)
+        # A thread still inside a stalled network read is left to its timeout: it is a
+        # daemon, and it stops at its next put (_stop is set).
         super().close()
