@@ -331,3 +331,41 @@ def test_refusal_from_the_safety_check_writes_nothing(tmp_path: Path) -> None:
     assert result.exit_code == EXIT_REFUSED
     assert "is mounted: /srv" in (result.error or "")
     assert disk.read_bytes() == bytes(1 << 20)
+
+
+@pytest.mark.parametrize("version", ["1.3", "1.0"])
+@needs_bmaptool
+def test_writes_with_older_bmap_formats(
+    bmap_v2: tuple[bytes, bytes], tmp_path: Path, version: str
+) -> None:
+    """SHA1 ranges (1.3) are checked with SHA1; without checksums (1.0) the read-back
+    is compared with the digests taken while writing."""
+    raw_bmap, image = bmap_v2
+    (tmp_path / "os.img").write_bytes(image)
+    old = tmp_path / f"os-{version}.bmap"
+    old.write_bytes(_older_format(raw_bmap, image, version))
+    disk = tmp_path / "disk.img"
+    disk.write_bytes(bytes(len(image)))
+    result = write_image(str(tmp_path / "os.img"), str(disk), bmap=str(old))
+    assert result.status == "verified", result.error
+    assert result.verification == "bmap-ranges"
+    assert disk.read_bytes() == image
+    if version == "1.3":  # a wrong SHA1 is caught and named
+        bad = tmp_path / "bad.bmap"
+        doc = parse_bmap(old.read_bytes())
+        first = doc.ranges[0]
+        assert first.checksum is not None
+        text = old.read_text().replace(first.checksum, "0" * 40)
+        bad.write_text(_with_sha1_file_checksum(text))
+        result = write_image(str(tmp_path / "os.img"), str(disk), bmap=str(bad))
+        assert result.status == "failed"
+        assert f"blocks {first.first}-{first.last}" in (result.error or "")
+
+
+def _with_sha1_file_checksum(text: str) -> str:
+    """Recompute a 1.3 bmap's BmapFileSHA1 (over the file with the value zeroed)."""
+    start = text.index("<BmapFileSHA1>") + len("<BmapFileSHA1>")
+    end = text.index("</BmapFileSHA1>")
+    zeroed = text[:start] + " " + "0" * 40 + " " + text[end:]
+    digest = hashlib.sha1(zeroed.encode()).hexdigest()
+    return text[:start] + " " + digest + " " + text[end:]
