@@ -81,10 +81,11 @@ def test_it_refuses_uploads_without_a_valid_token(client, bench, key, header):
     assert Record.objects.count() == 0
 
 
-def test_it_refuses_a_revoked_bench(api, key, bench):
+def test_it_refuses_a_revoked_bench_and_logs_it(api, key, bench, caplog):
     bench.bench.active = False
     bench.bench.save()
     assert api.upload(signed(record(key), key)).status_code == 401
+    assert "unknown or revoked bench token" in caplog.text
 
 
 def test_it_refuses_a_record_signed_by_another_benchs_key(api, key, bench_factory):

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from inventory.server.benches.models import Bench, hash_token
+
+log = logging.getLogger("weee.api")
 
 
 def json_error(status: int, error: str, detail: Any = None) -> JsonResponse:
@@ -54,6 +57,14 @@ def bench_token_required(view: View) -> View:
             return json_error(401, "unauthorized", "send the bench token: Authorization: Bearer …")
         bench = Bench.objects.filter(token_hash=hash_token(token.strip()), active=True).first()
         if bench is None:
+            # logged, not stored: unauthenticated requests must not be able to fill the
+            # database
+            log.warning(
+                "refused %s %s from %s: unknown or revoked bench token",
+                request.method,
+                request.path,
+                request.META.get("REMOTE_ADDR", "?"),
+            )
             return json_error(401, "unauthorized", "unknown or revoked bench token")
         request.bench = bench
         return view(request, *args, **kwargs)
