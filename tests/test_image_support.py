@@ -152,6 +152,7 @@ class ServerControl:
     absolute_cut: int | None = None  # never send beyond this file offset (truncating server)
     ranges: bool = True  # False: ignore Range headers, like some plain servers
     change_after_first: bool = False  # serve other content (new ETag) after the first body
+    missing_status: int = 404  # object stores answer 403 for a missing object
     requests: list[tuple[str, str | None]] = field(default_factory=list)  # (path, Range)
 
 
@@ -166,7 +167,7 @@ def _handler(folder: Path, control: ServerControl) -> type[BaseHTTPRequestHandle
             path = folder / self.path.lstrip("/").split("?")[0]
             control.requests.append((self.path, self.headers.get("Range")))
             if not path.is_file():
-                self.send_error(404)
+                self.send_error(control.missing_status)
                 return
             data = path.read_bytes()
             served_before = any(p == self.path for p, _ in control.requests[:-1])

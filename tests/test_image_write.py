@@ -525,3 +525,17 @@ def test_image_changed_on_the_server_fails(images: Images, tmp_path: Path) -> No
         result = write_image(f"{base}/os.img.zst", device, backoff_s=0.01)
     assert result.status == "failed"
     assert "changed on the server" in (result.error or "")
+
+
+def test_object_store_403_for_a_missing_bmap_is_no_bmap(images: Images, tmp_path: Path) -> None:
+    """S3-like servers answer 403, not 404, for the bmap that is not there."""
+    folder = tmp_path / "bucket"
+    folder.mkdir()
+    (folder / "os.img.zst").write_bytes(images.compressed["zst"].read_bytes())
+    target = tmp_path / "disk.img"
+    target.write_bytes(bytes(IMAGE_SIZE))
+    with http_server(folder, ServerControl(missing_status=403)) as (base, control):
+        result = write_image(f"{base}/os.img.zst", str(target))
+    assert result.status == "verified", result.error
+    assert result.bmap is False and result.sha256 == images.sha256
+    assert sum(path.endswith(".bmap") for path, _ in control.requests) == 3

@@ -184,13 +184,19 @@ class HttpReader(io.RawIOBase):
         super().close()
 
 
-def fetch_bytes(url: str, *, session: requests.Session | None = None) -> bytes | None:
-    """A small file (a bmap) from ``url``; None when the server has none (404/410)."""
+def fetch_bytes(
+    url: str, *, session: requests.Session | None = None, guessing: bool = False
+) -> bytes | None:
+    """A small file (a bmap) from ``url``; None when the server has none (404/410).
+
+    ``guessing``: the URL is only a guess beside the image; object stores (S3 and the
+    like) answer 403 for a missing object, so 403 means "none" too.
+    """
     try:
         response = (session or requests.Session()).get(url, timeout=30)
     except requests.RequestException as exc:
         raise SourceUnavailable(f"{url}: cannot fetch the bmap: {exc}") from None
-    if response.status_code in (404, 410):
+    if response.status_code in ((403, 404, 410) if guessing else (404, 410)):
         return None
     if response.status_code != 200:
         raise ImageError(f"{url}: the server answered HTTP {response.status_code}")

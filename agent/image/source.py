@@ -98,12 +98,14 @@ def bmap_candidates(source: str) -> list[str]:
     return unique
 
 
-def read_bmap_bytes(location: str, *, session: requests.Session | None = None) -> bytes | None:
+def read_bmap_bytes(
+    location: str, *, session: requests.Session | None = None, guessing: bool = False
+) -> bytes | None:
     """The bmap at a path or URL; None when there is none there."""
     if is_url(location):
         from agent.image.http import fetch_bytes
 
-        return fetch_bytes(location, session=session)
+        return fetch_bytes(location, session=session, guessing=guessing)
     try:
         with open(location, "rb") as handle:
             return handle.read()
@@ -115,7 +117,7 @@ def read_bmap_bytes(location: str, *, session: requests.Session | None = None) -
 
 def find_bmap(source: str, *, session: requests.Session | None = None) -> tuple[str, bytes] | None:
     for candidate in bmap_candidates(source):
-        raw = read_bmap_bytes(candidate, session=session)
+        raw = read_bmap_bytes(candidate, session=session, guessing=True)
         if raw is not None:
             return candidate, raw
     return None
