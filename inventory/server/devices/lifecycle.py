@@ -13,10 +13,10 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
+from inventory.server.choices import Choices
 
-class Status:
-    """The statuses as plain strings (mypy sees them as such without django-stubs)."""
 
+class Status(Choices):
     RECEIVED = "received"
     DIAGNOSED = "diagnosed"
     ERASED = "erased"
@@ -41,7 +41,7 @@ class Status:
 
 
 def status_label(status: str) -> str:
-    return str(dict(Status.choices).get(status, status))
+    return Status.label(status)
 
 
 BENCH_RESULTS = {Status.DIAGNOSED, Status.ERASED, Status.IMAGED, Status.CERTIFIED}

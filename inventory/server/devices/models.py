@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models, transaction
 from django.utils.translation import gettext_lazy as _
 
+from inventory.server.choices import Choices
 from inventory.server.devices.lifecycle import Status, check_transition
 
 
@@ -83,7 +84,7 @@ class Device(models.Model):
         self.save(update_fields=["status", "updated_at"])
 
 
-class IdentifierKind:
+class IdentifierKind(Choices):
     DEVICE_ID = "device_id"
     SERIAL = "serial"
     UUID = "uuid"
@@ -99,10 +100,6 @@ class IdentifierKind:
         (MAC, _("MAC address")),
         (DRIVE_SERIAL, _("drive serial")),
     ]
-
-    @classmethod
-    def label(cls, value: str) -> str:
-        return str(dict(cls.choices).get(value, value))
 
 
 class DeviceIdentifier(models.Model):
@@ -124,7 +121,7 @@ class DeviceIdentifier(models.Model):
         return f"{self.kind}={self.value}"
 
 
-class RecordKind:
+class RecordKind(Choices):
     REFURBISHMENT = "refurbishment"
     MAINTENANCE = "maintenance"
     RECYCLING = "recycling"
@@ -134,10 +131,6 @@ class RecordKind:
         (MAINTENANCE, _("maintenance")),
         (RECYCLING, _("recycling")),
     ]
-
-    @classmethod
-    def label(cls, value: str) -> str:
-        return str(dict(cls.choices).get(value, value))
 
 
 class Record(models.Model):

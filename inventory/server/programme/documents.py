@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -122,19 +123,18 @@ def batch_summary_pdf(batch: Batch, *, url_pattern: str | None = None) -> bytes 
     """The donor's erasure summary of a batch (one line per laptop, every drive named),
     drawn by the bench-side certificate code so both ends print the same facts; None when
     no laptop of the batch has been erased yet."""
-    docs, asset_ids = batch_records(batch)
-    if not docs:
-        return None
-    out = io.BytesIO()
-    render_batch_summary(docs, out, asset_ids=asset_ids, url_pattern=url_pattern)
-    return out.getvalue()
+    return _batch_pdf(batch, render_batch_summary, url_pattern)
 
 
 def batch_certificates_pdf(batch: Batch, *, url_pattern: str | None = None) -> bytes | None:
     """One NIST SP 800-88 Appendix G certificate page per laptop of the batch."""
+    return _batch_pdf(batch, render_certificates, url_pattern)
+
+
+def _batch_pdf(batch: Batch, render: Callable[..., Any], url_pattern: str | None) -> bytes | None:
     docs, asset_ids = batch_records(batch)
     if not docs:
         return None
     out = io.BytesIO()
-    render_certificates(docs, out, asset_ids=asset_ids, url_pattern=url_pattern)
+    render(docs, out, asset_ids=asset_ids, url_pattern=url_pattern)
     return out.getvalue()

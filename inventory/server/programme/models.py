@@ -12,6 +12,8 @@ from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
+from inventory.server.choices import Choices
+
 
 class Donor(models.Model):
     name = models.CharField(_("name"), max_length=200, unique=True)
@@ -106,7 +108,7 @@ class Trainee(models.Model):
             )
 
 
-class AccessoryKind:
+class AccessoryKind(Choices):
     MOUSE = "mouse"
     SLEEVE = "sleeve"
     KEY_4G = "4g_key"
@@ -116,10 +118,6 @@ class AccessoryKind:
         (SLEEVE, _("sleeve")),
         (KEY_4G, _("4G key")),
     ]
-
-    @classmethod
-    def label(cls, value: str) -> str:
-        return str(dict(cls.choices).get(value, value))
 
 
 class Accessory(models.Model):
@@ -135,7 +133,7 @@ class Accessory(models.Model):
         return f"{AccessoryKind.label(self.kind)}: {self.quantity}"
 
 
-class KitSource:
+class KitSource(Choices):
     NONE = ""
     BENCH = "bench"
     STOCK = "stock"
@@ -145,10 +143,6 @@ class KitSource:
         (BENCH, _("assembled on the bench")),
         (STOCK, _("from stock")),
     ]
-
-    @classmethod
-    def label(cls, value: str) -> str:
-        return str(dict(cls.choices).get(value, value))
 
 
 class Allocation(models.Model):
@@ -225,7 +219,7 @@ def add_years(day: dt.date, years: int) -> dt.date:
         return day.replace(year=day.year + years, day=28)
 
 
-class TicketStatus:
+class TicketStatus(Choices):
     OPEN = "open"
     CLOSED = "closed"
 
@@ -233,10 +227,6 @@ class TicketStatus:
         (OPEN, _("open")),
         (CLOSED, _("closed")),
     ]
-
-    @classmethod
-    def label(cls, value: str) -> str:
-        return str(dict(cls.choices).get(value, value))
 
 
 class MaintenanceTicket(models.Model):
