@@ -30,6 +30,11 @@ cat /sys/class/dmi/id/sys_vendor /sys/class/dmi/id/product_name \
 lsblk --json --bytes --output NAME,SERIAL,SIZE,TRAN,ROTA,TYPE > /out/lsblk.json
 weee probe --json > /out/probe.json 2> /out/probe.err
 echo "probe exit $?"
+# no --yes, no drives named in the profile, nobody to type ERASE: nothing may be erased
+printf '[policy]\nfile = "/weee/tests/vm/laptop-policy.toml"\n[paths]\ndata_dir = "/tmp/d"\n' \
+    > /tmp/profile.toml
+weee run --profile /tmp/profile.toml --unattended --screen plain --json > /out/run.json
+echo "run exit $?"
 """
 
 
@@ -87,3 +92,12 @@ def test_weee_probe_runs_in_the_guest(smoke_boot: VMResult) -> None:
     assert device["chassis"] == "laptop"
     serials = {d.get("serial") for d in report["storage"]}
     assert {"TESTNVME01", "TESTSATA01", "TESTUSB01"} <= serials
+
+
+def test_weee_run_erases_nothing_without_a_yes(smoke_boot: VMResult) -> None:
+    # (the fixture also checked that every marker is still on the NVMe drive)
+    assert "run exit 1" in smoke_boot.console_log
+    summary = json.loads((smoke_boot.share_dir / "run.json").read_text())
+    assert summary["steps"]["erase"]["status"] == "failed"
+    assert "not confirmed: nothing erased" in summary["steps"]["erase"]["summary"]
+    assert summary["verdict"]["verdict"] == "failed"

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import signal
 import sys
+from collections.abc import Callable
 from types import FrameType
 
 import click
 
 from agent.errors import EXIT_OK, UsageError, WeeeError
+from agent.run.view import RunView
 from checks.i18n import Lang
 
 
@@ -36,6 +38,12 @@ from checks.i18n import Lang
     show_default=True,
     help="full: the technician's full-screen display; plain: one line per event.",
 )
+@click.option(
+    "--yes",
+    "assume_yes",
+    is_flag=True,
+    help="Erase every internal drive found without asking (the bench stick passes it).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the run's summary as JSON at the end.")
 @click.option(
     "--default-profile", "show_profile", is_flag=True, help="Print the documented default profile."
@@ -48,10 +56,11 @@ def run(
     screen: str,
     as_json: bool,
     show_profile: bool,
+    assume_yes: bool,
 ) -> None:
     """Probe, check, erase, image, certify and register this laptop, resuming after a
     power cut at the step where it stopped."""
-    from agent.run import PlainView, RunView, load_profile, run_bench, summary
+    from agent.run import PlainView, load_profile, run_bench, summary
     from agent.run.profile import default_profile_text
     from checks.i18n import detect_lang
 
@@ -85,6 +94,8 @@ def run(
             lang=language,
             unattended=unattended,
             maintenance_ticket=maintenance.strip() if maintenance else None,
+            assume_yes=assume_yes,
+            confirm_erase=None if unattended else _confirmer(view),
         )
     except OSError as exc:
         raise WeeeError(f"the run journal cannot be written: {exc}") from None
@@ -95,3 +106,19 @@ def run(
         click.echo(json.dumps(summary(outcome), indent=2, ensure_ascii=False))
     if outcome.verdict.exit_code != EXIT_OK:
         sys.exit(outcome.verdict.exit_code)
+
+
+def _confirmer(view: RunView) -> Callable[[list[str]], bool] | None:
+    """Ask the technician to type ERASE before every internal drive is erased."""
+    if not sys.stdin.isatty():
+        return None
+
+    def confirm(drives: list[str]) -> bool:
+        with view.suspended():
+            click.echo("weee run is about to ERASE, for good:")
+            for line in drives:
+                click.echo(f"  {line}")
+            answer = click.prompt("Type ERASE to go on", default="", show_default=False)
+        return bool(answer.strip() == "ERASE")
+
+    return confirm

@@ -64,6 +64,8 @@ def run_bench(
     env: dict[str, str] | None = None,
     sync_attempts: int = 3,
     step_functions: Mapping[str, StepFunction] | None = None,
+    assume_yes: bool = False,
+    confirm_erase: Callable[[list[str]], bool] | None = None,
 ) -> RunOutcome:
     """Run (or resume) the bench run; returns the verdict. Never raises for a failing
     laptop: a failed erasure is a verdict, not an exception.
@@ -86,6 +88,8 @@ def run_bench(
         source_factory=source_factory,
         transport_factory=transport_factory,
         sync_attempts=sync_attempts,
+        assume_yes=assume_yes,
+        confirm_erase=confirm_erase,
     )
     journal = RunJournal(ctx.state_dir)
     journal.ensure_writable()

@@ -56,6 +56,10 @@ class RunContext:
     stop: threading.Event = field(default_factory=threading.Event)
     sync_attempts: int = 3
     run_id: str = ""
+    # Erasing every internal drive found needs a yes: --yes (the bench stick passes it),
+    # drives named in the profile, or the technician's typed answer to ``confirm_erase``.
+    assume_yes: bool = False
+    confirm_erase: Callable[[list[str]], bool] | None = None
     # filled in as the steps run (or restored from the journal)
     source: Source | None = None
     report: HardwareReport | None = None
@@ -307,11 +311,30 @@ def erase(ctx: RunContext) -> StepOutput:
             chosen.append(target)
         else:
             ctx.excluded.append({"device": target.path, "reason": reason})
+    described = []
     for target in chosen:
         disk = target.disk
         what = f"{disk.model or '?'} {disk.serial or '?'}" if disk else "?"
+        size = f"{disk.size_bytes / 1e9:.1f} GB" if disk else "?"
         method = target.plan.first if target.plan is not None else "refused"
-        ctx.view.message(f"erasing {target.path} ({what}) with {method}")
+        described.append(f"{target.path} ({what}, {size}) with {method}")
+    allowed = [t for t in chosen if t.allowed]
+    if allowed and not explicit and not ctx.assume_yes:
+        confirmed = ctx.confirm_erase is not None and ctx.confirm_erase(described)
+        if not confirmed:
+            data = {
+                "erasures": [],
+                "excluded": ctx.excluded,
+                "interrupted": ctx.interrupted_erasures,
+            }
+            return StepOutput(
+                "failed",
+                "not confirmed: nothing erased (weee run --yes, or name the drives in the "
+                "profile, erases without asking: the bench stick does)",
+                data,
+            )
+    for line in described:
+        ctx.view.message(f"erasing {line}")
     reports = erase_drives(chosen, options, progress=_EraseProgress(ctx.view), stop=ctx.stop)
     ctx.erasures = [r.to_dict() for r in reports]
     data = {

@@ -38,7 +38,8 @@ IMAGE_BYTES = 8 << 20
 POLICY = "/weee/tests/vm/laptop-policy.toml"
 
 RUN_SCRIPT = """
-weee run --profile /out/profile.toml --unattended --screen plain --json > /out/summary.json
+weee run --yes --profile /out/profile.toml --unattended --screen plain --json \
+    > /out/summary.json
 """
 
 
