@@ -6,8 +6,8 @@ import sys
 import time
 from typing import TextIO
 
+from agent.blockdev import human_size
 from agent.image.pipeline import Progress
-from agent.image.writer import human_bytes
 
 PHASE_NAMES = {"write": "writing ", "verify": "verifying"}
 
@@ -35,17 +35,17 @@ class ProgressPrinter:
             done, total = progress.image_done, progress.image_total
         else:
             done, total = progress.verified, progress.verify_total
-        text = f"{PHASE_NAMES.get(progress.phase, progress.phase)} {human_bytes(done)}"
+        text = f"{PHASE_NAMES.get(progress.phase, progress.phase)} {human_size(done)}"
         if total:
-            text += f" / {human_bytes(total)} {min(100.0, 100.0 * done / total):5.1f}%"
+            text += f" / {human_size(total)} {min(100.0, 100.0 * done / total):5.1f}%"
         if elapsed >= 0.5:  # a rate over a few milliseconds means nothing
             rate = done / elapsed
             text += f"  {rate / 1e6:7.1f} MB/s"
             if total and rate > 0 and done < total:
                 text += f"  ETA {format_eta((total - done) / rate)}"
         if progress.phase == "write":
-            text += f"  (written {human_bytes(progress.written)}, "
-            text += f"verified {human_bytes(progress.verified)})"
+            text += f"  (written {human_size(progress.written)}, "
+            text += f"verified {human_size(progress.verified)})"
         return text
 
     def __call__(self, progress: Progress) -> None:

@@ -17,7 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, BinaryIO, cast
 
-from agent import __version__
+from agent import __version__, blockdev
+from agent.blockdev import human_size
 from agent.errors import EXIT_INCOMPLETE, EXIT_OK, RefusedError, UsageError, WeeeError
 from agent.image import partitions
 from agent.image.bmap import Bmap, BmapInvalid, parse_bmap
@@ -51,15 +52,6 @@ SHA256_PATTERN = re.compile(r"^[0-9a-fA-F]{64}$")
 SafetyFn = Callable[[str, bool], tuple[list[str], str]]
 
 
-def human_bytes(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if value < 1000 or unit == "TB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    raise AssertionError("unreachable")
-
-
 def blockdev_safety(path: str, explicit: bool) -> tuple[list[str], str]:
     """The same refusals as ``weee wipe`` (agent.blockdev), for block devices.
 
@@ -67,11 +59,9 @@ def blockdev_safety(path: str, explicit: bool) -> tuple[list[str], str]:
     """
     is_block, size = device_size(path)
     if not is_block:
-        return [], f"{path}  image file  {human_bytes(size)}"
-    from agent import blockdev  # lazy: lsblk and sysfs are only needed for real devices
-
+        return [], f"{path}  image file  {human_size(size)}"
     assessment = blockdev.assess(path, explicit=explicit)
-    description = assessment.disk.describe() if assessment.disk else f"{path}  {human_bytes(size)}"
+    description = assessment.disk.describe() if assessment.disk else f"{path}  {human_size(size)}"
     return [*assessment.refusals, *_backing_loop_refusals(path)], description
 
 
@@ -111,9 +101,9 @@ class ImagePlan:
 
     def describe(self) -> list[str]:
         size = (
-            human_bytes(self.image_size)
+            human_size(self.image_size)
             if self.image_size is not None
-            else f"at least {human_bytes(self.size_at_least)}"
+            else f"at least {human_size(self.size_at_least)}"
             if self.size_at_least
             else "size unknown until decompressed"
         )
@@ -122,7 +112,7 @@ class ImagePlan:
             mapped, whole = self.bmap.mapped_bytes, self.bmap.image_size
             lines.append(
                 f"bmap:   {self.bmap_location} (format {self.bmap.version}, "
-                f"{human_bytes(mapped)} mapped of {human_bytes(whole)})"
+                f"{human_size(mapped)} mapped of {human_size(whole)})"
             )
         else:
             lines.append("bmap:   none (the whole image is written)")
@@ -196,8 +186,8 @@ def check_fits(plan: ImagePlan) -> None:
     known = plan.image_size if plan.image_size is not None else plan.size_at_least
     if known is not None and known > plan.device_size:
         raise ImageTooLarge(
-            f"the image ({human_bytes(known)}, {known} bytes) is larger than {plan.device} "
-            f"({human_bytes(plan.device_size)}, {plan.device_size} bytes)"
+            f"the image ({human_size(known)}, {known} bytes) is larger than {plan.device} "
+            f"({human_size(plan.device_size)}, {plan.device_size} bytes)"
         )
 
 
