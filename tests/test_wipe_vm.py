@@ -170,3 +170,43 @@ def test_dm_error_segment_fails_the_erasure(vm: tuple[VMResult, dict[str, Path]]
     text = (share / "dm.json").read_text() if (share / "dm.json").exists() else ""
     assert text.strip(), (share / "dm.err").read_text()[-3000:]
     assert_dm_error_report(json.loads(text))
+
+
+POWER_CUT_FIRST_BOOT = """
+weee wipe /dev/nvme0n1 --method overwrite --passes 35 --yes --journal-dir /out/j \
+    > /out/first.json 2> /out/first.err &
+while ! ls /out/j/active/*.json > /dev/null 2>&1; do sleep 0.2; done
+sleep 1
+echo WEEE-PULL-THE-PLUG
+wait
+echo "the erasure finished before the power cut"
+"""
+
+POWER_CUT_SECOND_BOOT = """
+weee wipe /dev/nvme0n1 --dry-run --journal-dir /out/j > /dev/null 2> /out/after.err
+echo $? > /out/after.rc
+"""
+
+
+def test_a_power_cut_mid_pass_is_reported_incomplete_after_reboot(tmp_path: Path) -> None:
+    guest = guest_or_skip()
+    nvme = make_disk(tmp_path / "nvme.img", 64 << 20, marker=MARKER)
+    share = tmp_path / "share"
+    drives = [Drive("nvme", nvme, "TESTNVME01")]
+    first = boot_vm(
+        POWER_CUT_FIRST_BOOT,
+        guest=guest,
+        drives=drives,
+        share=share,
+        timeout=300,
+        power_cut_on="WEEE-PULL-THE-PLUG",
+        power_cut_delay=1.0,
+    )
+    assert first.power_cut, first.summary()
+    [entry] = (share / "j" / "active").glob("*.json")
+    assert json.loads(entry.read_text())["report"]["passes"], "the cut came before pass 1"
+    second = boot_vm(POWER_CUT_SECOND_BOOT, guest=guest, drives=drives, share=share, timeout=240)
+    assert second.exit_status == 0, second.summary()
+    err = (share / "after.err").read_text()
+    assert int((share / "after.rc").read_text()) == 4, err  # EXIT_INCOMPLETE
+    assert "INCOMPLETE" in err and "TESTNVME01" in err and "NOT certified" in err
