@@ -200,27 +200,30 @@ def record(
     maintenance_ticket: str | None = None,
     kit: dict[str, Any] | None = None,
     created_at: str | None = None,
+    erased: bool | None = None,
+    image: str | None = None,
 ) -> dict[str, Any]:
     """A valid record: certified (erased and imaged) unless ``certified=False``, in which
-    case the erasure was interrupted and nothing was imaged; maintenance runs erase nothing."""
+    case the erasure was interrupted and nothing was imaged; maintenance runs erase nothing.
+    ``erased`` and ``image`` ("verified", "failed" or None) override those two parts."""
     hw = hw or hardware()
-    serials = [d["serial"] for d in hw["storage"]] or [None]
-    if kind == "maintenance":
-        erasures: list[dict[str, Any]] = []
-        image = None
-    elif certified:
-        erasures = [erasure(serial=s) for s in serials]
-        image = image_result()
-    else:
-        erasures = [erasure(serial=s, status="incomplete") for s in serials]
-        image = None
+    serials = [d["serial"] for d in hw["storage"]]
+    if erased is None:
+        erased = certified and kind != "maintenance"
+    if image is None and certified and kind != "maintenance":
+        image = "verified"
+    erasures: list[dict[str, Any]] = []
+    if kind != "maintenance":
+        status = "certified" if erased else "incomplete"
+        erasures = [erasure(serial=s, status=status) for s in serials]
+    image_part = image_result(image) if image else None
     return new_record(
         kind=kind,
         bench=bench_info(key),
         hardware=hw,
         checks=check_output(grade),
         erasures=erasures,
-        image=image,
+        image=image_part,
         donor=donor,
         maintenance_ticket=maintenance_ticket,
         kit=kit,

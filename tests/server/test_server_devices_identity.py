@@ -99,12 +99,28 @@ def test_usb_drives_and_adapters_do_not_identify_a_laptop(api, key):
 
 
 @pytest.mark.parametrize(
-    "certified, expected",
-    [(True, "certified"), (False, "diagnosed")],
-    ids=["certified", "interrupted-erasure"],
+    "run, expected",
+    [
+        ({}, "certified"),
+        ({"certified": False}, "diagnosed"),
+        ({"certified": False, "erased": True}, "erased"),
+        ({"certified": False, "erased": True, "image": "failed"}, "erased"),
+        ({"certified": False, "erased": False, "image": "verified"}, "diagnosed"),
+        ({"certified": False, "hw": hardware(drives=[]), "image": "verified"}, "imaged"),
+    ],
+    ids=[
+        "certified",
+        "interrupted-erasure",
+        "erased-not-imaged",
+        "image-failed",
+        "imaged-after-incomplete-erasure",
+        "imaged-without-drive-to-erase",
+    ],
 )
-def test_a_bench_run_moves_the_laptop_along_its_lifecycle(api, key, certified, expected):
-    api.store(record(key, certified=certified))
+def test_a_bench_run_moves_the_laptop_along_its_lifecycle(api, key, run, expected):
+    rec = record(key, **run)
+    assert rec["certified"] is (expected == "certified")
+    api.store(rec)
     assert Device.objects.get().status == expected
 
 

@@ -74,15 +74,20 @@ def check_transition(current: str, new: str) -> None:
 
 
 def status_from_record(record: dict[str, Any]) -> str:
-    """Where a refurbishment bench run leaves the laptop, from the record's own facts."""
+    """Where a bench run leaves the laptop, from the record's own facts.
+
+    The steps are in order: a laptop whose erasure did not complete is "diagnosed" even
+    if an image was written afterwards (data may remain on the drive that failed);
+    "imaged" is a verified image with no erasure at all (e.g. a blank replacement drive).
+    """
     if record.get("kind") == "recycling":
         return Status.RECYCLED
     if record.get("certified"):
         return Status.CERTIFIED
-    image = record.get("image") or {}
-    if image.get("status") == "verified":
-        return Status.IMAGED
     erasures = record.get("erasures") or []
+    imaged = (record.get("image") or {}).get("status") == "verified"
     if erasures and all(e.get("status") == "certified" for e in erasures):
         return Status.ERASED
+    if not erasures and imaged:
+        return Status.IMAGED
     return Status.DIAGNOSED
