@@ -255,6 +255,8 @@ def _erase_one(job: _Job, options: WipeOptions, journal: Journal) -> None:
                     tried.append(f"{method}: {outcome}")
             if done:
                 break
+        if ctx.progress and report.sanitization.method != "overwrite":
+            ctx.progress(Progress(disk.path, "done", ctx.size_bytes, ctx.size_bytes, 0.0, 0.0))
         if tried:
             report.sanitization.technique += (
                 " Tried first, without success: " + "; ".join(tried) + "."
