@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 import re
 from pathlib import Path
 
@@ -539,3 +540,23 @@ def test_object_store_403_for_a_missing_bmap_is_no_bmap(images: Images, tmp_path
     assert result.status == "verified", result.error
     assert result.bmap is False and result.sha256 == images.sha256
     assert sum(path.endswith(".bmap") for path, _ in control.requests) == 3
+
+
+@pytest.mark.parametrize("sector", [512, 4096])
+@pytest.mark.parametrize("size", [(1 << 20) + 100, (3 << 20) - 512])
+@pytest.mark.root
+@needs_root
+def test_image_size_not_a_multiple_of_the_block_size(
+    tmp_path: Path, size: int, sector: int
+) -> None:
+    """The unaligned tail goes through the ordinary descriptor; all of it is verified,
+    on 512-byte and 4Kn disks."""
+    image = random.Random(size).randbytes(size)
+    source = tmp_path / "odd.img"
+    source.write_bytes(image)
+    with loop_device(tmp_path / "disk", 4 << 20, fill=b"\x77", sector_size=sector) as device:
+        result = write_image(str(source), device)
+        assert result.status == "verified", result.error
+        disk = Path(device).read_bytes()
+    assert disk[:size] == image and set(disk[size:]) == {0x77}
+    assert result.bytes_written == size == result.image_bytes
