@@ -70,6 +70,7 @@ def run(
     if maintenance is not None and not maintenance.strip():
         raise UsageError("--maintenance needs the ticket number")
     profile = load_profile(profile_file)
+    unattended = unattended or profile.run.unattended
     chosen = lang or profile.run.lang
     language: Lang = "fr" if chosen == "fr" else "en" if chosen == "en" else detect_lang()
     full = screen == "full" or (screen == "auto" and sys.stdout.isatty() and not as_json)

@@ -47,6 +47,7 @@ class DonorSection:
 class RunSection:
     steps: tuple[str, ...] = STEPS
     lang: str = ""
+    unattended: bool = False
     parts: str = "recycle"
 
 
