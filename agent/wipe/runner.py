@@ -220,9 +220,17 @@ class _Job:
     firmware_busy: bool = False  # a drive command with its own timeout is running
     result: ErasureReport | None = None  # set once, by the job or by the watchdog
     lock: threading.Lock = field(default_factory=threading.Lock)
+    wakeup: threading.Event = field(default_factory=threading.Event)  # shared: a job ended
 
 
 def _erase_one(job: _Job, options: WipeOptions, journal: Journal) -> None:
+    try:
+        _erase_one_inner(job, options, journal)
+    finally:
+        job.wakeup.set()  # the main thread is waiting for any job to end
+
+
+def _erase_one_inner(job: _Job, options: WipeOptions, journal: Journal) -> None:
     target, report, ctx = job.target, job.report, job.ctx
     assert target.disk is not None and target.plan is not None and target.facts is not None
     disk, plan = target.disk, target.plan
@@ -395,6 +403,7 @@ def erase(
                 f"{exc.strerror or exc} (set WEEE_STATE_DIR or --journal-dir)"
             ) from exc
     jobs: list[_Job | ErasureReport] = []
+    wakeup = threading.Event()
     for target in planned:
         if not target.allowed or target.disk is None or target.plan is None:
             jobs.append(refused_report(target, options))
@@ -420,7 +429,7 @@ def erase(
             checkpoint=journal.record,
             hooks=options.hooks,
         )
-        job = _Job(target, report, ctx)
+        job = _Job(target, report, ctx, wakeup=wakeup)
         job.thread = threading.Thread(
             target=_erase_one,
             args=(job, options, journal),
@@ -460,7 +469,9 @@ def _wait(
     grace_s: float | None = None,
 ) -> None:
     deadline = time.monotonic() + grace_s if grace_s is not None else None
+    wakeup = jobs[0].wakeup if jobs else threading.Event()
     while True:
+        wakeup.clear()
         alive = [
             j for j in jobs if j.thread is not None and j.thread.is_alive() and j.result is None
         ]
@@ -488,7 +499,7 @@ def _wait(
                     job.result = stalled
         if deadline is not None and now > deadline:
             return
-        # wake up the moment a job ends (a sleep here would add its length to every run)
-        thread = alive[0].thread
-        assert thread is not None
-        thread.join(timeout=0.2)
+        # wake up the moment a job ends (a sleep here would add its length to every
+        # run). Not Thread.join: a Ctrl-C landing inside join() can leave Python 3.11
+        # believing the thread ended while it still runs.
+        wakeup.wait(timeout=0.2)
