@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -97,7 +98,7 @@ def main() -> int:
             )  # fmt: skip
     finally:
         subprocess.run(["losetup", "-d", device], check=False)
-        image.unlink(missing_ok=True)
+        shutil.rmtree(work, ignore_errors=True)
     dd = statistics.median(dd_times)
     weee = statistics.median(weee_times)
     mib = size / (1 << 20)
