@@ -369,3 +369,11 @@ def _with_sha1_file_checksum(text: str) -> str:
     zeroed = text[:start] + " " + "0" * 40 + " " + text[end:]
     digest = hashlib.sha1(zeroed.encode()).hexdigest()
     return text[:start] + " " + digest + " " + text[end:]
+
+
+def test_an_image_is_not_written_onto_itself(tmp_path: Path) -> None:
+    image = tmp_path / "os.img"
+    image.write_bytes(b"\x01" * 8192)
+    result = write_image(str(image), str(tmp_path / "." / "os.img"))
+    assert result.status == "failed" and "onto itself" in (result.error or "")
+    assert image.read_bytes() == b"\x01" * 8192

@@ -36,6 +36,7 @@ from agent.image.source import (
     OpenedSource,
     Prefetcher,
     find_bmap,
+    is_url,
     open_source,
     read_bmap_bytes,
 )
@@ -134,6 +135,8 @@ def plan_image(
     """Open the source and look at everything; write nothing. ``bmap``: a path/URL, None
     to look beside the image, False to write the whole image."""
     is_block, size = device_size(device)
+    if not is_url(source) and os.path.exists(source) and os.path.samefile(source, device):
+        raise UsageError(f"{device} is the image itself: it cannot be written onto itself")
     refusals, description = safety(device, explicit)
     bmap_doc: Bmap | None = None
     location: str | None = None
