@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.errors import EXIT_REFUSED, EXIT_UNAVAILABLE
+from agent.errors import EXIT_FAILED, EXIT_REFUSED, EXIT_UNAVAILABLE, EXIT_USAGE
 from agent.image import write_image
 from agent.image.bmap import BmapInvalid, parse_bmap
 from agent.image.decompress import (
@@ -301,7 +301,7 @@ def test_o_direct_falls_back_on_tmpfs(tmp_path: Path) -> None:
 def test_raw_image_with_bmap_reads_only_mapped_spans(
     bmap_v2: tuple[bytes, bytes], tmp_path: Path
 ) -> None:
-    """And a raw image cut short of its bmap fails instead of writing garbage."""
+    """And a raw image cut short of its bmap fails before writing anything."""
     raw_bmap, image = bmap_v2
     (tmp_path / "os.bmap").write_bytes(raw_bmap)
     (tmp_path / "os.img").write_bytes(image)
@@ -313,8 +313,9 @@ def test_raw_image_with_bmap_reads_only_mapped_spans(
     (tmp_path / "cut.img").write_bytes(image[: 2 << 20])
     (tmp_path / "cut.bmap").write_bytes(raw_bmap)
     result = write_image(str(tmp_path / "cut.img"), str(disk))
-    assert result.status == "failed"
-    assert "ends at byte" in (result.error or "")
+    assert result.status == "failed" and result.exit_code == EXIT_FAILED
+    assert "truncated" in (result.error or "")
+    assert result.bytes_written == 0  # found before writing anything
 
 
 def test_refusal_from_the_safety_check_writes_nothing(tmp_path: Path) -> None:
@@ -377,3 +378,15 @@ def test_an_image_is_not_written_onto_itself(tmp_path: Path) -> None:
     result = write_image(str(image), str(tmp_path / "." / "os.img"))
     assert result.status == "failed" and "onto itself" in (result.error or "")
     assert image.read_bytes() == b"\x01" * 8192
+
+
+@needs_bmaptool
+def test_bmap_of_another_image_is_refused(bmap_v2: tuple[bytes, bytes], tmp_path: Path) -> None:
+    raw_bmap, image = bmap_v2
+    (tmp_path / "os.img").write_bytes(image + bytes(4096))  # not the image the bmap maps
+    (tmp_path / "os.bmap").write_bytes(raw_bmap)
+    disk = tmp_path / "disk.img"
+    disk.write_bytes(bytes(len(image) + 4096))
+    result = write_image(str(tmp_path / "os.img"), str(disk))
+    assert result.exit_code == EXIT_USAGE
+    assert "bmap of another image" in (result.error or "")

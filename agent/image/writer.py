@@ -166,6 +166,19 @@ def plan_image(
     at_least: int | None = None
     if bmap_doc is not None:
         image_size = bmap_doc.image_size
+        raw_size = opened.compressed_size if fmt == "raw" else None
+        if raw_size is not None and raw_size < image_size:
+            opened.close()
+            raise CorruptImage(
+                f"{source} has {raw_size} bytes, its bmap {location} says {image_size}: "
+                "the image file is truncated"
+            )
+        if raw_size is not None and raw_size > image_size:
+            opened.close()
+            raise UsageError(
+                f"{location} is the bmap of another image: it describes {image_size} bytes, "
+                f"{source} has {raw_size}"
+            )
     elif fmt == "raw":
         image_size = opened.compressed_size
     elif fmt == "zstd":
