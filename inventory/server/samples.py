@@ -179,6 +179,49 @@ def image_result(status: str = "verified") -> dict[str, Any]:
     }
 
 
+def bench_kit(
+    *,
+    mouse: bool | None = None,
+    sleeve: bool | None = None,
+    modem: str | None = None,
+    want_modem: bool = False,
+) -> dict[str, Any]:
+    """A record's ``kit`` as the bench writes it (``checks.kit.build_kit``, so the shape
+    is the bench's own). A USB mouse is plugged; ``mouse`` is the technician's answer
+    (True: it works, False: it did not answer, None: not asked); ``sleeve`` likewise;
+    ``modem`` is "answered" (ModemManager gave its IMEI), "unqueried" (seen on USB only)
+    or None (no 4G key)."""
+    from checks.kit import ModemInfo, UsbDeviceInfo, UsbInterface, build_kit
+
+    devices = [
+        UsbDeviceInfo(
+            path="1-1",
+            vendor_id="046d",
+            product_id="c077",
+            manufacturer="Logitech",
+            product="USB Optical Mouse",
+            interfaces=[UsbInterface("03", "01", "02")],
+        )
+    ]
+    info = None
+    if modem == "answered":
+        info = ModemInfo(
+            usb_id="12d1:1506",
+            name="Huawei E3372",
+            imei="867530901234567",
+            sim_present=True,
+            operator="Orange F",
+            queried_with="mmcli",
+        )
+    elif modem == "unqueried":
+        info = ModemInfo(
+            usb_id="12d1:1506", name="Huawei E3372", note="ModemManager does not list it"
+        )
+    return build_kit(
+        devices, info, mouse_confirmed=mouse, sleeve=sleeve, want_modem=want_modem
+    ).to_dict()
+
+
 def bench_info(key: Ed25519PrivateKey, name: str = "bench-1") -> dict[str, Any]:
     return {
         "id": key_id_of(raw_public_key(key)),

@@ -15,7 +15,7 @@ import pytest
 from checks.system import run_command
 from inventory.server.devices.models import Device
 from inventory.server.programme.models import Accessory, Allocation, Batch, Cohort, Trainee
-from inventory.server.samples import hardware, record
+from inventory.server.samples import bench_kit, hardware, record
 
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = [
@@ -81,7 +81,7 @@ def test_a_coordinator_allocates_a_laptop_with_its_kit_and_prints_the_receipt(
     live_server, page, users, api, key, stock
 ):
     body = api.store(
-        record(key, hw=hardware(serial="PF0BROWSER"), kit={"mouse": {"n": 1}, "sleeve": None})
+        record(key, hw=hardware(serial="PF0BROWSER"), kit=bench_kit(mouse=True, sleeve=None))
     )
     laptop = Device.objects.get(asset_id=body["asset_id"])
     cohort = Cohort.objects.create(name="Session Browser")

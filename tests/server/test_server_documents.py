@@ -12,7 +12,7 @@ from checks.system import run_command
 from inventory.server.devices.models import Device
 from inventory.server.programme import services
 from inventory.server.programme.models import Batch, Cohort, Trainee
-from inventory.server.samples import hardware, record
+from inventory.server.samples import bench_kit, hardware, record
 
 pytestmark = [
     pytest.mark.django_db,
@@ -32,7 +32,7 @@ def allocation(api, key, stock):
         record(
             key,
             hw=hardware(serial="PF0RECEIPT"),
-            kit={"mouse": {"name": "Logitech"}, "sleeve": True, "modem": None},
+            kit=bench_kit(mouse=True, sleeve=True),
         )
     )
     cohort = Cohort.objects.create(name="Session B")

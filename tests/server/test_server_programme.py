@@ -16,7 +16,7 @@ from inventory.server.programme.models import (
     MaintenanceTicket,
     Trainee,
 )
-from inventory.server.samples import hardware, record
+from inventory.server.samples import bench_kit, hardware, record
 
 pytestmark = pytest.mark.django_db
 
@@ -67,10 +67,42 @@ def test_a_trainee_without_wifi_at_home_also_gets_a_4g_key(api, key, cohort, sto
 
 
 def test_the_kit_assembled_on_the_bench_is_not_taken_from_stock(api, key, cohort, stock):
-    laptop = certified_laptop(api, key, kit={"mouse": True, "sleeve": True})
+    laptop = certified_laptop(api, key, kit=bench_kit(mouse=True, sleeve=True))
     allocation = services.allocate(laptop, trainee(cohort, wifi=False))
     assert (allocation.mouse, allocation.sleeve, allocation.key_4g) == ("bench", "bench", "stock")
     assert quantities() == {"mouse": 5, "sleeve": 5, "4g_key": 1}
+
+
+@pytest.mark.parametrize(
+    "kit, counted",
+    [
+        pytest.param(None, set(), id="no-kit"),
+        pytest.param(bench_kit(mouse=True, sleeve=True), {"mouse", "sleeve"}, id="confirmed"),
+        pytest.param(bench_kit(mouse=None, sleeve=True), {"sleeve"}, id="mouse-not-asked"),
+        pytest.param(bench_kit(mouse=False, sleeve=True), {"sleeve"}, id="mouse-no-answer"),
+        pytest.param(bench_kit(mouse=True, sleeve=False), {"mouse"}, id="sleeve-absent"),
+        pytest.param(bench_kit(mouse=True, sleeve=None), {"mouse"}, id="sleeve-not-asked"),
+        pytest.param(
+            bench_kit(mouse=True, sleeve=True, modem="answered"),
+            {"mouse", "sleeve", "4g_key"},
+            id="modem-answered",
+        ),
+        pytest.param(
+            bench_kit(mouse=True, sleeve=True, modem="unqueried"),
+            {"mouse", "sleeve"},
+            id="modem-seen-on-usb-only",
+        ),
+    ],
+)
+def test_only_checked_bench_kit_items_count(kit, counted):
+    assert services.bench_kit_kinds(kit) == counted
+
+
+def test_an_unconfirmed_bench_mouse_and_unqueried_4g_key_come_from_stock(api, key, cohort, stock):
+    laptop = certified_laptop(api, key, kit=bench_kit(mouse=False, sleeve=True, modem="unqueried"))
+    allocation = services.allocate(laptop, trainee(cohort, wifi=False))
+    assert (allocation.mouse, allocation.sleeve, allocation.key_4g) == ("stock", "bench", "stock")
+    assert quantities() == {"mouse": 4, "sleeve": 5, "4g_key": 1}
 
 
 def test_a_shortage_refuses_the_allocation_and_changes_nothing(api, key, cohort, stock):

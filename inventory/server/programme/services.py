@@ -36,11 +36,6 @@ KIT_FIELDS: dict[str, str] = {
     AccessoryKind.SLEEVE: "sleeve",
     AccessoryKind.KEY_4G: "key_4g",
 }
-_BENCH_KIT_NAMES: dict[str, tuple[str, ...]] = {
-    AccessoryKind.MOUSE: ("mouse",),
-    AccessoryKind.SLEEVE: ("sleeve", "bag", "case"),
-    AccessoryKind.KEY_4G: ("modem", "4g_key", "key_4g", "4g"),
-}
 
 
 def needed_kit(trainee: Trainee) -> list[str]:
@@ -52,21 +47,27 @@ def needed_kit(trainee: Trainee) -> list[str]:
 
 
 def bench_kit_kinds(kit: Mapping[str, Any] | None) -> set[str]:
-    """Accessories the bench assembled and checked with the laptop: the record's ``kit``
-    as ``checks.kit.Kit`` writes it (``{"mouse": {...}|null, "modem": {...}|null,
-    "sleeve": bool|null, ...}``), or a list ``{"items": ["mouse", {"kind": "sleeve"}]}``."""
-    if not kit:
+    """Accessories the bench assembled *and checked* with the laptop, from the record's
+    ``kit`` as ``checks.kit.Kit.to_dict()`` writes it.
+
+    A key being there is not enough: the bench records a mouse it saw on USB before the
+    technician tried it (``confirmed`` None, or False when it did not answer), a 4G key
+    that ModemManager never queried, and ``sleeve`` False when the technician said there
+    was none. Only a mouse the technician confirmed, a 4G key that answered with its
+    IMEI and a sleeve confirmed present count; the rest is taken from stock.
+    """
+    if not isinstance(kit, Mapping):
         return set()
-    names: set[str] = set()
-    for key, value in kit.items():
-        if key == "items" and isinstance(value, list):
-            for item in value:
-                kind = item.get("kind") if isinstance(item, Mapping) else item
-                if isinstance(kind, str):
-                    names.add(kind.lower())
-        elif value and value is not False:
-            names.add(key.lower())
-    return {kind for kind, aliases in _BENCH_KIT_NAMES.items() if names & set(aliases)}
+    kinds: set[str] = set()
+    mouse = kit.get("mouse")
+    if isinstance(mouse, Mapping) and mouse.get("confirmed") is True:
+        kinds.add(AccessoryKind.MOUSE)
+    modem = kit.get("modem")
+    if isinstance(modem, Mapping) and isinstance(modem.get("imei"), str) and modem["imei"]:
+        kinds.add(AccessoryKind.KEY_4G)
+    if kit.get("sleeve") is True:
+        kinds.add(AccessoryKind.SLEEVE)
+    return kinds
 
 
 def allocate(
