@@ -8,7 +8,13 @@ import pytest
 
 from inventory.server.devices.models import Device
 from inventory.server.programme import services
-from inventory.server.programme.models import Allocation, Cohort, MaintenanceTicket, Trainee
+from inventory.server.programme.models import (
+    Accessory,
+    Allocation,
+    Cohort,
+    MaintenanceTicket,
+    Trainee,
+)
 from inventory.server.samples import record
 
 pytestmark = pytest.mark.django_db
@@ -34,6 +40,48 @@ def test_a_coordinator_records_a_return_in_the_allocation_form(client, users, al
     assert allocation.returned_on == dt.date(2025, 6, 1)
     assert allocation.device.status == "returned"
     assert allocation.device.events.last().user == users.coordinator
+
+
+def test_a_coordinator_records_the_kit_coming_back_in_the_allocation_form(
+    client, users, allocation
+):
+    client.force_login(users.coordinator)
+    response = client.post(
+        f"/admin/programme/allocation/{allocation.pk}/change/",
+        {
+            "returned_on": "2025-06-01",
+            "return_reason": "end of training",
+            "mouse_returned": "working",
+            "sleeve_returned": "broken",
+            "kit_return_note": "zip torn",
+        },
+    )
+    assert response.status_code == 302, response.content
+    allocation.refresh_from_db()
+    assert (allocation.mouse_returned, allocation.sleeve_returned) == ("working", "broken")
+    assert allocation.kit_return_note == "zip torn"
+    assert dict(Accessory.objects.values_list("kind", "quantity")) == {
+        "mouse": 5,
+        "sleeve": 4,
+        "4g_key": 2,
+    }
+    url = f"/admin/programme/allocation/{allocation.pk}/change/"
+    assert "Sleeve: returned broken" in client.get(url).content.decode()
+    french = client.get(url, headers={"Accept-Language": "fr"}).content.decode()
+    assert "Souris: rendu en état de marche" in french
+
+
+def test_the_allocation_form_refuses_returning_an_item_never_handed_over(client, users, allocation):
+    client.force_login(users.coordinator)
+    response = client.post(
+        f"/admin/programme/allocation/{allocation.pk}/change/",
+        {"returned_on": "2025-06-01", "return_reason": "x", "key_4g_returned": "working"},
+    )
+    assert response.status_code == 200
+    assert "No 4G key was handed over with this laptop." in response.content.decode()
+    allocation.refresh_from_db()
+    assert allocation.returned_on is None
+    assert Accessory.objects.get(kind="4g_key").quantity == 2
 
 
 def test_an_expired_ticket_is_refused_in_the_form_with_the_reason(client, users, allocation):

@@ -6,6 +6,8 @@ import datetime as dt
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
 
 from inventory.server.devices.models import Device
 from inventory.server.programme import services
@@ -153,6 +155,105 @@ def test_a_returned_laptop_goes_back_to_the_bench_before_reallocation(api, key, 
     assert second.device == laptop
     statuses = list(laptop.events.values_list("to_status", flat=True))
     assert statuses[-4:] == ["allocated", "returned", "certified", "allocated"]
+
+
+def test_a_kit_returned_in_working_order_goes_back_into_stock(api, key, cohort, stock):
+    laptop = certified_laptop(api, key, kit=bench_kit(mouse=True, sleeve=False))
+    given = services.allocate(laptop, trainee(cohort, wifi=False))
+    assert (given.mouse, given.sleeve, given.key_4g) == ("bench", "stock", "stock")
+    assert quantities() == {"mouse": 5, "sleeve": 4, "4g_key": 1}
+    back = services.take_back(
+        given,
+        reason="end of training",
+        kit={"mouse": "working", "sleeve": "working", "4g_key": "working"},
+    )
+    # the bench's mouse joins the stock too: it is a checked, working mouse now
+    assert quantities() == {"mouse": 6, "sleeve": 5, "4g_key": 2}
+    back.refresh_from_db()
+    assert (back.mouse_returned, back.sleeve_returned, back.key_4g_returned) == (
+        "working",
+        "working",
+        "working",
+    )
+    assert back.kit_return_note == ""
+
+
+def test_a_lost_or_broken_accessory_is_not_restocked_and_the_reason_is_kept(
+    api, key, cohort, stock
+):
+    given = services.allocate(certified_laptop(api, key), trainee(cohort, wifi=False))
+    assert quantities() == {"mouse": 4, "sleeve": 4, "4g_key": 1}
+    back = services.take_back(
+        given, reason="moved away", kit={"mouse": "broken", "sleeve": "working", "4g_key": "lost"}
+    )
+    assert quantities() == {"mouse": 4, "sleeve": 5, "4g_key": 1}
+    back.refresh_from_db()
+    assert (back.mouse_returned, back.sleeve_returned, back.key_4g_returned) == (
+        "broken",
+        "working",
+        "lost",
+    )
+    assert back.kit_return_note == "mouse: returned broken, 4G key: lost (not returned)"
+    assert back.kit_returns() == [
+        ("Mouse", "returned broken"),
+        ("Sleeve", "returned in working order"),
+        ("4G key", "lost (not returned)"),
+    ]
+
+
+def test_the_coordinators_own_words_are_kept_as_the_reason(api, key, cohort, stock):
+    given = services.allocate(certified_laptop(api, key), trainee(cohort))
+    back = services.take_back(
+        given, reason="x", kit={"mouse": "lost"}, kit_note="left on the bus, line 12"
+    )
+    back.refresh_from_db()
+    assert back.kit_return_note == "left on the bus, line 12"
+    assert (back.mouse_returned, back.sleeve_returned) == ("lost", "")
+    assert quantities() == {"mouse": 4, "sleeve": 4, "4g_key": 2}
+
+
+@pytest.mark.parametrize(
+    "kit, refusal",
+    [
+        pytest.param({"4g_key": "working"}, "No 4G key was handed over", id="not-handed-over"),
+        pytest.param({"mouse": "stolen"}, "Unknown condition for the mouse", id="bad-condition"),
+        pytest.param({"keyboard": "working"}, "Unknown accessory: keyboard", id="bad-kind"),
+    ],
+)
+def test_a_wrong_kit_return_is_refused_and_changes_nothing(api, key, cohort, stock, kit, refusal):
+    given = services.allocate(certified_laptop(api, key), trainee(cohort, wifi=True))
+    with pytest.raises(services.Refused, match=refusal):
+        services.take_back(given, reason="x", kit={"mouse": "working", **kit})
+    given.refresh_from_db()
+    assert given.returned_on is None and given.mouse_returned == ""
+    assert quantities() == {"mouse": 4, "sleeve": 4, "4g_key": 2}
+
+
+def test_a_returned_kit_refills_a_kind_with_no_stock_row(api, key, cohort):
+    laptop = certified_laptop(api, key, kit=bench_kit(mouse=True, sleeve=True))
+    given = services.allocate(laptop, trainee(cohort))  # nothing taken from stock
+    services.take_back(given, reason="x", kit={"mouse": "working", "sleeve": "broken"})
+    assert quantities() == {"mouse": 1}
+
+
+def test_a_laptop_returned_twice_restocks_once(api, key, cohort, stock):
+    given = services.allocate(certified_laptop(api, key), trainee(cohort))
+    services.take_back(given, reason="x", kit={"mouse": "working"})
+    with pytest.raises(services.Refused, match="already returned"):
+        services.take_back(given, reason="x", kit={"mouse": "working"})
+    assert quantities()["mouse"] == 5
+
+
+def test_stock_never_goes_negative(api, key, cohort, stock):
+    Accessory.objects.filter(kind="mouse").update(quantity=1)
+    services.allocate(certified_laptop(api, key), trainee(cohort, "TR-1"))
+    with pytest.raises(services.Refused, match="Shortage: no mouse"):
+        services.allocate(certified_laptop(api, key), trainee(cohort, "TR-2"))
+    assert quantities()["mouse"] == 0
+    # and the database itself refuses a negative count, whoever writes it
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Accessory.objects.filter(kind="mouse").update(quantity=F("quantity") - 1)
+    assert quantities()["mouse"] == 0
 
 
 @pytest.fixture

@@ -225,6 +225,21 @@ FR = {
     "Result": "Résultat",
     "API token of bench %(name)s (shown once, copy it to the bench now): %(token)s": "Jeton d'API du banc %(name)s (affiché une seule fois, copiez-le sur le banc "
     "maintenant) : %(token)s",
+    "not recorded": "non renseigné",
+    "returned in working order": "rendu en état de marche",
+    "returned broken": "rendu cassé",
+    "lost (not returned)": "perdu (non rendu)",
+    "mouse returned": "souris rendue",
+    "sleeve returned": "housse rendue",
+    "4G key returned": "clé 4G rendue",
+    "kit return note": "note sur le retour du kit",
+    "What happened to an accessory that was lost or came back broken.": "Ce qui est arrivé à un accessoire perdu ou rendu cassé.",
+    "kit returned": "kit rendu",
+    "Unknown accessory: %(kind)s.": "Accessoire inconnu : %(kind)s.",
+    "Unknown condition for the %(item)s: %(condition)s.": "État inconnu pour : %(item)s : %(condition)s.",
+    "No %(item)s was handed over with this laptop: it cannot come back.": "Aucun(e) %(item)s n'a été remis(e) avec ce portable : impossible de le rendre.",
+    "Give the day the laptop was returned.": "Indiquez le jour où le portable a été rendu.",
+    "No %(item)s was handed over with this laptop.": "Aucun(e) %(item)s n'a été remis(e) avec ce portable.",
 }
 
 

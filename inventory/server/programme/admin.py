@@ -16,6 +16,7 @@ from inventory.server.devices.models import Device
 from inventory.server.programme import services
 from inventory.server.programme.models import (
     Accessory,
+    AccessoryKind,
     Allocation,
     Batch,
     Cohort,
@@ -132,10 +133,20 @@ class AccessoryAdmin(admin.ModelAdmin):
         return self._shortages.get(obj.kind, {}).get("shortage", 0)
 
 
+RETURN_FIELDS = ["mouse_returned", "sleeve_returned", "key_4g_returned", "kit_return_note"]
+
+
 class AllocationForm(forms.ModelForm):
     class Meta:
         model = Allocation
-        fields = ["device", "trainee", "handed_over_on", "returned_on", "return_reason"]
+        fields = [
+            "device",
+            "trainee",
+            "handed_over_on",
+            "returned_on",
+            "return_reason",
+            *RETURN_FIELDS,
+        ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -162,6 +173,18 @@ class AllocationForm(forms.ModelForm):
                 pass
             except services.Refused as exc:
                 raise forms.ValidationError(str(exc)) from None
+        if self.instance.pk is not None and self.instance.returned_on is None:
+            returning = data.get("returned_on") is not None
+            for kind, field in services.KIT_FIELDS.items():
+                condition = data.get(f"{field}_returned")
+                if condition and not returning:
+                    self.add_error("returned_on", _("Give the day the laptop was returned."))
+                elif condition and not getattr(self.instance, field):
+                    self.add_error(
+                        f"{field}_returned",
+                        _("No %(item)s was handed over with this laptop.")
+                        % {"item": AccessoryKind.label(kind)},
+                    )
         return data
 
 
@@ -189,12 +212,23 @@ class AllocationAdmin(admin.ModelAdmin):
     def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         if obj is None:
             return ["device", "trainee", "handed_over_on"]
-        return [*self.get_readonly_fields(request, obj), "returned_on", "return_reason"]
+        if obj.returned_on is not None:
+            return self.get_readonly_fields(request, obj)
+        return [
+            *self.get_readonly_fields(request, obj),
+            "returned_on",
+            "return_reason",
+            *RETURN_FIELDS,
+        ]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         if obj is None:
             return []
-        return ["device", "trainee", "handed_over_on", "kit", "ticket_valid_until", "receipt"]
+        fields = ["device", "trainee", "handed_over_on", "kit", "ticket_valid_until", "receipt"]
+        if obj.returned_on is not None:
+            # a return is recorded once, with the stock it refilled: not edited afterwards
+            fields += ["returned_on", "return_reason", "kit_returned", "kit_return_note"]
+        return fields
 
     @admin.display(description=_("cohort"))
     def cohort(self, obj: Allocation) -> str:
@@ -203,6 +237,10 @@ class AllocationAdmin(admin.ModelAdmin):
     @admin.display(description=_("kit"))
     def kit(self, obj: Allocation) -> str:
         return ", ".join(f"{item} ({source})" for item, source in obj.kit_items())
+
+    @admin.display(description=_("kit returned"))
+    def kit_returned(self, obj: Allocation) -> str:
+        return ", ".join(f"{item}: {condition}" for item, condition in obj.kit_returns())
 
     @admin.display(description=_("maintenance valid until"))
     def ticket_valid_until(self, obj: Allocation) -> str:
@@ -231,7 +269,21 @@ class AllocationAdmin(admin.ModelAdmin):
         if "returned_on" in form.changed_data and obj.returned_on:
             reason = obj.return_reason or "returned"
             Allocation.objects.filter(pk=obj.pk).update(returned_on=None)
-            services.take_back(obj, reason=reason, user=request.user, on=obj.returned_on)
+            kit = {
+                kind: form.cleaned_data.get(f"{field}_returned") or ""
+                for kind, field in services.KIT_FIELDS.items()
+            }
+            try:
+                services.take_back(
+                    obj,
+                    reason=reason,
+                    kit={kind: condition for kind, condition in kit.items() if condition},
+                    kit_note=form.cleaned_data.get("kit_return_note") or "",
+                    user=request.user,
+                    on=obj.returned_on,
+                )
+            except services.Refused as exc:  # returned by someone else meanwhile
+                self.message_user(request, str(exc), messages.ERROR)
             return
         super().save_model(request, obj, form, change)
 

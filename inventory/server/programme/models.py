@@ -145,6 +145,23 @@ class KitSource(Choices):
     ]
 
 
+class ReturnCondition(Choices):
+    """What came back of a kit item when the laptop was returned. Only WORKING goes back
+    into stock; the others are the reason it does not."""
+
+    NONE = ""
+    WORKING = "working"
+    BROKEN = "broken"
+    LOST = "lost"
+
+    choices = [
+        (NONE, _("not recorded")),
+        (WORKING, _("returned in working order")),
+        (BROKEN, _("returned broken")),
+        (LOST, _("lost (not returned)")),
+    ]
+
+
 class Allocation(models.Model):
     device = models.ForeignKey(
         "devices.Device",
@@ -161,6 +178,22 @@ class Allocation(models.Model):
     key_4g = models.CharField(_("4G key"), max_length=10, choices=KitSource.choices, blank=True)
     returned_on = models.DateField(_("returned on"), null=True, blank=True)
     return_reason = models.CharField(_("return reason"), max_length=200, blank=True)
+    # the kit as it came back: set once, by services.take_back, with the stock it refilled
+    mouse_returned = models.CharField(
+        _("mouse returned"), max_length=10, choices=ReturnCondition.choices, blank=True
+    )
+    sleeve_returned = models.CharField(
+        _("sleeve returned"), max_length=10, choices=ReturnCondition.choices, blank=True
+    )
+    key_4g_returned = models.CharField(
+        _("4G key returned"), max_length=10, choices=ReturnCondition.choices, blank=True
+    )
+    kit_return_note = models.CharField(
+        _("kit return note"),
+        max_length=200,
+        blank=True,
+        help_text=_("What happened to an accessory that was lost or came back broken."),
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("by"),
@@ -196,6 +229,19 @@ class Allocation(models.Model):
     @property
     def ticket_valid_until(self) -> dt.date:
         return add_years(self.handed_over_on, settings.WEEE_TICKET_VALIDITY_YEARS)
+
+    def kit_returns(self) -> list[tuple[str, str]]:
+        """(item label, condition label) for each item handed over, once returned."""
+        items = []
+        for field in ("mouse", "sleeve", "key_4g"):
+            if getattr(self, field):
+                items.append(
+                    (
+                        capfirst(str(self._meta.get_field(field).verbose_name)),
+                        ReturnCondition.label(getattr(self, f"{field}_returned")),
+                    )
+                )
+        return items
 
     def kit_items(self) -> list[tuple[str, str]]:
         """(item label, source label) for each item handed over."""

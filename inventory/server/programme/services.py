@@ -20,6 +20,7 @@ from inventory.server.programme.models import (
     Allocation,
     KitSource,
     MaintenanceTicket,
+    ReturnCondition,
     TicketStatus,
     Trainee,
     refusal_to_open,
@@ -114,18 +115,75 @@ def allocate(
 
 
 def take_back(
-    allocation: Allocation, *, reason: str, user: Any = None, on: dt.date | None = None
+    allocation: Allocation,
+    *,
+    reason: str,
+    kit: Mapping[str, str] | None = None,
+    kit_note: str = "",
+    user: Any = None,
+    on: dt.date | None = None,
 ) -> Allocation:
     """The trainee returns the laptop: it goes back to the bench before any new allocation
-    (its open tickets are closed)."""
+    (its open tickets are closed).
+
+    ``kit`` says how each accessory handed over came back, by kind (``"mouse"``,
+    ``"sleeve"``, ``"4g_key"``) → ``ReturnCondition``: an item returned in working order
+    goes back into stock, whether it came from stock or from the bench; a broken or lost
+    one does not, and the condition (with ``kit_note``) is kept as the reason. An item
+    not named is recorded as not recorded, and stock is left alone. Naming an item that
+    was not handed over, or an unknown condition, is refused and nothing changes.
+    """
     on = on or timezone.localdate()
+    kit = dict(kit or {})
     with transaction.atomic():
         allocation = Allocation.objects.select_for_update().get(pk=allocation.pk)
         if allocation.returned_on is not None:
             raise Refused(_("This laptop was already returned."))
+        for kind, condition in kit.items():
+            if kind not in KIT_FIELDS:
+                raise Refused(_("Unknown accessory: %(kind)s.") % {"kind": kind})
+            if condition not in dict(ReturnCondition.choices):
+                raise Refused(
+                    _("Unknown condition for the %(item)s: %(condition)s.")
+                    % {"item": AccessoryKind.label(kind), "condition": condition}
+                )
+            if condition and not getattr(allocation, KIT_FIELDS[kind]):
+                raise Refused(
+                    _("No %(item)s was handed over with this laptop: it cannot come back.")
+                    % {"item": AccessoryKind.label(kind)}
+                )
+        if kit_note == "" and any(
+            c in (ReturnCondition.BROKEN, ReturnCondition.LOST) for c in kit.values()
+        ):
+            # the condition is the reason the stock was not refilled; say so in words too
+            kit_note = ", ".join(
+                f"{AccessoryKind.label(k)}: {ReturnCondition.label(c)}"
+                for k, c in kit.items()
+                if c in (ReturnCondition.BROKEN, ReturnCondition.LOST)
+            )
+        back_in_stock = [k for k, c in kit.items() if c == ReturnCondition.WORKING]
+        for kind in back_in_stock:
+            # the row may not exist yet (stock never kept for this kind): create it at 0
+            # first, then add under the row lock like allocate() subtracts
+            Accessory.objects.get_or_create(kind=kind, defaults={"quantity": 0})
+            Accessory.objects.select_for_update().filter(kind=kind).update(
+                quantity=F("quantity") + 1
+            )
         allocation.returned_on = on
         allocation.return_reason = reason
-        allocation.save(update_fields=["returned_on", "return_reason"])
+        for kind, condition in kit.items():
+            setattr(allocation, f"{KIT_FIELDS[kind]}_returned", condition)
+        allocation.kit_return_note = kit_note[:200]
+        allocation.save(
+            update_fields=[
+                "returned_on",
+                "return_reason",
+                "mouse_returned",
+                "sleeve_returned",
+                "key_4g_returned",
+                "kit_return_note",
+            ]
+        )
         allocation.tickets.filter(status=TicketStatus.OPEN).update(
             status=TicketStatus.CLOSED, closed_on=on, resolution=_("laptop returned")
         )
