@@ -34,8 +34,10 @@ from django.conf import settings  # noqa: E402
 settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
     # pytest-django creates and drops this database: one per run, so two runs (or the
-    # suite and the benchmark) on the same server never drop each other's
-    settings.DATABASES["default"]["TEST"] = {"NAME": f"test_weee_{os.getpid()}"}
+    # suite and the benchmark) on the same server never drop each other's. Set the name
+    # in the TEST dict Django already completed (MIRROR, CHARSET...) during setup():
+    # replacing the dict loses those keys (KeyError: 'MIRROR' at database creation)
+    settings.DATABASES["default"]["TEST"]["NAME"] = f"test_weee_{os.getpid()}"
 
 
 @pytest.fixture

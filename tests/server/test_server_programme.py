@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 
 from inventory.server.devices.models import Device
@@ -15,6 +18,7 @@ from inventory.server.programme.models import (
     Accessory,
     Allocation,
     Cohort,
+    CohortFull,
     MaintenanceTicket,
     Trainee,
 )
@@ -51,6 +55,62 @@ def test_a_cohort_holds_eight_trainees(cohort):
     ninth = Trainee(reference="TR-9", name="x", cohort=cohort)
     with pytest.raises(ValidationError, match="a session is 8"):
         ninth.full_clean()
+
+
+def test_the_model_refuses_a_ninth_trainee_even_without_a_form(cohort):
+    for i in range(8):
+        Trainee.objects.create(reference=f"TR-{i}", name="x", cohort=cohort)
+    with pytest.raises(CohortFull, match="a session is 8"):
+        Trainee.objects.create(reference="TR-9", name="x", cohort=cohort)
+    other = Cohort.objects.create(name="Session 2026-B")
+    moving = Trainee.objects.create(reference="TR-M", name="x", cohort=other)
+    with pytest.raises(services.Refused, match="a session is 8"):
+        services.enrol(moving, cohort)
+    assert moving.cohort == other
+    assert Trainee.objects.filter(cohort=cohort).count() == 8
+    # a trainee of a full cohort can still be edited, or leave it
+    staying = Trainee.objects.get(reference="TR-0")
+    staying.name = "renamed"
+    staying.save()
+    services.enrol(staying, None)
+    services.enrol(moving, cohort)
+    assert Trainee.objects.filter(cohort=cohort).count() == 8
+
+
+def enrol_at_once(cohort: Cohort, trainees: list[Trainee]) -> list[str]:
+    """Enrol each trainee from its own thread (its own database connection), all released
+    together by a barrier; returns "ok" or the refusal of each."""
+    barrier = threading.Barrier(len(trainees))
+
+    def one(person: Trainee) -> str:
+        try:
+            barrier.wait(timeout=30)
+            services.enrol(person, cohort)
+            return "ok"
+        except services.Refused as exc:
+            return str(exc)
+        finally:
+            connection.close()  # the thread's own connection: the test database is dropped after
+
+    with ThreadPoolExecutor(max_workers=len(trainees)) as pool:
+        return list(pool.map(one, trainees))
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3",
+    reason="the in-memory SQLite test database (shared cache) fails a second writer "
+    "instead of queueing it; test_server_postgres.py runs this race on PostgreSQL",
+)
+def test_concurrent_enrolments_cannot_make_a_ninth_trainee():
+    cohort = Cohort.objects.create(name="Race")
+    for i in range(6):
+        Trainee.objects.create(reference=f"TR-{i}", name="x", cohort=cohort)
+    racers = [Trainee.objects.create(reference=f"RACE-{i}", name="x") for i in range(10)]
+    results = enrol_at_once(cohort, racers)
+    assert sorted(results).count("ok") == 2, results
+    assert all(r == "ok" or "a session is 8" in r for r in results), results
+    assert Trainee.objects.filter(cohort=cohort).count() == 8
 
 
 def test_allocation_takes_a_mouse_and_a_sleeve_from_stock(api, key, cohort, stock):

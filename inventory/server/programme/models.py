@@ -4,6 +4,7 @@ certified laptop and its kit, and maintenance tickets."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -96,16 +97,46 @@ class Trainee(models.Model):
         return f"{self.reference} {self.name}"
 
     def clean(self) -> None:
-        if self.cohort_id is None:
-            return
-        others = Trainee.objects.filter(cohort_id=self.cohort_id).exclude(pk=self.pk).count()
-        if others >= settings.WEEE_COHORT_SIZE:
-            raise ValidationError(
-                {
-                    "cohort": _("This cohort already has %(n)d trainees: a session is %(n)d.")
-                    % {"n": settings.WEEE_COHORT_SIZE}
-                }
-            )
+        refusal = cohort_full_refusal(self)
+        if refusal:
+            raise ValidationError({"cohort": refusal})
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Save, refusing (CohortFull) to make a cohort larger than a session.
+
+        The count is taken with the cohort's row locked (SELECT ... FOR UPDATE, inside
+        this transaction), so two coordinators enrolling the 8th and a 9th trainee at the
+        same moment are serialised: the second one counts 8 and is refused. clean() gives
+        the same message to forms earlier; this is the guarantee. (QuerySet.update() and
+        bulk_create() bypass save(), as everywhere in Django: nothing here uses them on
+        trainees.)"""
+        with transaction.atomic():
+            if self.cohort_id is not None:
+                Cohort.objects.select_for_update().filter(pk=self.cohort_id).first()
+                refusal = cohort_full_refusal(self)
+                if refusal:
+                    raise CohortFull(refusal)
+            super().save(*args, **kwargs)
+
+
+class CohortFull(ValidationError):
+    """Enrolling this trainee would make the cohort larger than a session."""
+
+
+def cohort_full_refusal(trainee: Trainee) -> str | None:
+    """Why the trainee cannot join its cohort (full), or None. A trainee already saved
+    in that cohort is not counted twice, and is never refused for staying where it is."""
+    if trainee.cohort_id is None:
+        return None
+    if (
+        trainee.pk is not None
+        and Trainee.objects.filter(pk=trainee.pk, cohort_id=trainee.cohort_id).exists()
+    ):
+        return None
+    size = settings.WEEE_COHORT_SIZE
+    if Trainee.objects.filter(cohort_id=trainee.cohort_id).count() >= size:
+        return str(_("This cohort already has %(n)d trainees: a session is %(n)d.") % {"n": size})
+    return None
 
 
 class AccessoryKind(Choices):

@@ -18,6 +18,8 @@ from inventory.server.programme.models import (
     Accessory,
     AccessoryKind,
     Allocation,
+    Cohort,
+    CohortFull,
     KitSource,
     MaintenanceTicket,
     ReturnCondition,
@@ -37,6 +39,20 @@ KIT_FIELDS: dict[str, str] = {
     AccessoryKind.SLEEVE: "sleeve",
     AccessoryKind.KEY_4G: "key_4g",
 }
+
+
+def enrol(trainee: Trainee, cohort: Cohort | None) -> Trainee:
+    """Put a trainee in a cohort (None: out of any), refused when the cohort already has
+    a session's worth of trainees; the count is made under the cohort's row lock (see
+    Trainee.save), so concurrent enrolments cannot make a 9th."""
+    before = trainee.cohort
+    trainee.cohort = cohort
+    try:
+        trainee.save()
+    except CohortFull as exc:
+        trainee.cohort = before
+        raise Refused(exc.messages[0]) from None
+    return trainee
 
 
 def needed_kit(trainee: Trainee) -> list[str]:
