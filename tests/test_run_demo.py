@@ -49,6 +49,11 @@ def test_the_demo_erases_images_certifies_and_registers_a_disposable_disk(
     assert record["erasures"][0]["media"]["device"] == result.loop_device
     assert record["image"]["status"] == "verified"
     assert f"ASSET   {verdict.asset_id}" in Path(verdict.label_path).read_text()
+    pdf = Path(verdict.label_path).with_suffix(".pdf")
+    assert pdf.read_bytes().startswith(b"%PDF")
+    text = run_command(["pdftotext", str(pdf), "-"])
+    if text.ok:  # poppler-utils (scripts/setup --dev)
+        assert verdict.asset_id in text.text
     # the disposable disk is gone: detached and deleted
     assert not list((tmp_path / "demo").glob("weee-demo-disk-*"))
 

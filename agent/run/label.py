@@ -1,8 +1,9 @@
 """The asset label a technician sticks on the laptop at the end of the run.
 
-A plain-text label (what a thermal label printer takes, and what the screen shows): the
-asset ID the programme database gave (or, offline, the device ID until the record syncs),
-the model, the grade and the verdict, the record ID to find the certificate again.
+Two files: a PDF for 62 mm label tape (``inventory.documents.labels``: the asset ID as
+text and QR code, model, serial, grade) and a plain-text version (what the screen and
+the logs show). The asset ID is the one the programme database gave; offline, the label
+carries the device ID until the record syncs (``weee label`` reprints it then).
 """
 
 from __future__ import annotations
@@ -39,7 +40,33 @@ def label_lines(record: dict[str, Any], *, asset_id: str | None) -> list[str]:
 
 
 def write_label(directory: Path, record: dict[str, Any], *, asset_id: str | None) -> Path:
+    """The text label's path; the PDF is written beside it (same name, ``.pdf``)."""
     path = Path(directory) / f"{record['record_id']}.txt"
-    text = "\n".join(label_lines(record, asset_id=asset_id)) + "\n"
-    atomic_write(path, text.encode("utf-8"))
+    lines = label_lines(record, asset_id=asset_id)
+    atomic_write(path, ("\n".join(lines) + "\n").encode("utf-8"))
+    write_label_pdf(path.with_suffix(".pdf"), record, asset_id=asset_id, lines=lines)
     return path
+
+
+def write_label_pdf(
+    path: Path, record: dict[str, Any], *, asset_id: str | None, lines: list[str]
+) -> None:
+    from io import BytesIO
+
+    from inventory.documents.labels import LabelItem, render_labels
+
+    shown = asset_id or str(record.get("device_id"))
+    # the QR code: the asset ID once registered, else the record ID (found on any copy)
+    item = LabelItem(
+        asset_id=shown,
+        qr_data=asset_id or str(record["record_id"]),
+        lines=[
+            lines[2].split(None, 1)[-1],  # model
+            lines[3].split(None, 1)[-1],  # serial
+            "Grade " + lines[4].split(None, 1)[-1],
+            lines[5].split(None, 1)[-1],  # status
+        ],
+    )
+    buffer = BytesIO()
+    render_labels([item], buffer, layout="tape62")
+    atomic_write(path, buffer.getvalue())
