@@ -168,6 +168,154 @@ def test_certificate_page_carries_the_appendix_g_fields(
     assert qr_codes(png) == [URL.format(record_id=record["record_id"])]
 
 
+@pytest.fixture(autouse=True)
+def english_locale(monkeypatch: pytest.MonkeyPatch) -> None:
+    # weee certificate speaks the locale's language unless --lang says otherwise
+    monkeypatch.setenv("LC_ALL", "C.UTF-8")
+
+
+# Appendix G's fields as the French certificate names them, and French words for values
+APPENDIX_G_FR = [
+    "Certificat d'effacement des données",
+    "selon NIST SP 800-88 Rev. 1, annexe G",
+    "Ordinateur portable et provenance des supports",
+    "Fabricant",
+    "Modèle",
+    "Numéro de série",
+    "Id. de l'appareil",
+    "N° d'inventaire",
+    "Donateur",
+    "Lot du donateur",
+    "Disque 1 sur 2 : /dev/sda",
+    "Marque",
+    "Type de support",
+    "Capacité",
+    "Zones cachées",
+    "Catégorie",
+    "Effacement (Clear)",
+    "Purge (Purge)",
+    "Méthode",
+    "Technique",
+    "Passes",
+    "Outil",
+    "Vérification",
+    "Début",
+    "Fin",
+    "Résultat",
+    "Erreurs",
+    "Destination",
+    "Réemploi : ordinateur reconditionné",
+    "Id. d'effacement",
+    "Effacement réalisé par",
+    "Nom",
+    "Organisme",
+    "Banc",
+    "Lieu",
+    "Validation",
+    "Signé numériquement par le banc bench-1",
+    # the record's own facts stay as signed
+    "Amina Diallo",
+    "Atelier Réemploi Nord",
+    "W62ABC12",
+    "nvme-sanitize-crypto",
+    "weee 0.1.0",
+]
+
+
+@pytest.mark.parametrize(
+    "case, expected",
+    [
+        (
+            "certified",
+            [
+                "RÉSULTAT : CERTIFIÉ",
+                "EFFACÉ ET VÉRIFIÉ",
+                "relecture complète",
+                "échantillonnage NIST, 2002 échantillons",
+                "RÉUSSIE",
+                "Image du système d'exploitation",
+            ],
+        ),
+        (
+            "failed-drive",
+            [
+                "RÉSULTAT : NON CERTIFIÉ : l'effacement n° 1 (/dev/sda) est 'failed'",
+                "ÉCHEC",
+                "non vérifié",
+                "write error at byte 4096",
+            ],
+        ),
+    ],
+)
+def test_the_french_certificate_names_every_field_in_french(
+    case: str, expected: list[str], bench_data: tuple[Path, Bench], tmp_path: Path
+) -> None:
+    data, bench = bench_data
+    record = CASES[case][0]()
+    spool = spool_records(bench, record)
+    spool.mark_sent(record["record_id"], {"status": "stored", "asset_id": "W-000042"})
+    out = tmp_path / "certificat.pdf"
+    args = ["certificate", record["record_id"], "--dir", str(data), "-o", str(out)]
+    done = CliRunner().invoke(main, [*args, "--lang", "fr"])
+    assert done.exit_code == EXIT_OK, done.output
+    assert pdf_pages(out) == 1
+    text = pdf_text(out)
+    missing = [field for field in APPENDIX_G_FR + expected if field not in text]
+    assert not missing, f"missing on the French certificate: {missing}"
+    english = ["Certificate of Sanitization", "Serial number", "Media make", "Performed by"]
+    assert not [word for word in english if word in text]
+
+
+def test_the_french_batch_summary(bench_data: tuple[Path, Bench], tmp_path: Path) -> None:
+    data, bench = bench_data
+    spool_records(
+        bench,
+        sample_record(1),
+        sample_record(2, erasures=[failed_erasure(), part("erasure-nvme-sanitize")]),
+    )
+    out = tmp_path / "recap.pdf"
+    args = ["certificate", "--dir", str(data), "--summary", "-o", str(out), "--lang", "fr"]
+    done = CliRunner().invoke(main, args)
+    assert done.exit_code == EXIT_OK, done.output
+    text = pdf_text(out)
+    for expected in [
+        "Récapitulatif de l'effacement des données",
+        "Donateur : Métropole Européenne de Lille",
+        "Lot : MEL-2026-11",
+        "2 ordinateur(s), 4 disque(s) : 3 disque(s) effacé(s) et vérifié(s), 1 non ; "
+        "1 ordinateur(s) certifié(s)",
+        "Ordinateur",
+        "N° de série",
+        "Inventaire",
+        "Disques : marque modèle n° de série, méthode, vérification,",  # "résultat" wraps
+        "Enregistrement",
+        "Résultat: ÉCHEC",
+        "NON CERTIFIÉ",
+    ]:
+        assert expected in text, expected
+
+
+def test_the_certificate_language_follows_the_locale(
+    bench_data: tuple[Path, Bench], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data, bench = bench_data
+    spool_records(bench, sample_record(1))
+    monkeypatch.setenv("LC_ALL", "fr_FR.UTF-8")
+    out = tmp_path / "c.pdf"
+    done = CliRunner().invoke(main, ["certificate", "--dir", str(data), "-o", str(out)])
+    assert done.exit_code == EXIT_OK, done.output
+    assert "Certificat d'effacement des données" in pdf_text(out)
+    done = CliRunner().invoke(main, ["certificate", "--dir", str(data), "--lang", "de"])
+    assert done.exit_code == EXIT_USAGE and "'de' is not one of" in done.output
+
+
+def test_an_unknown_document_language_is_refused() -> None:
+    from inventory.documents.words import translator
+
+    with pytest.raises(ValueError, match="unknown language 'de'"):
+        translator("de")
+
+
 def test_one_certificate_page_per_laptop(bench_data: tuple[Path, Bench], tmp_path: Path) -> None:
     data, bench = bench_data
     records = [sample_record(n) for n in range(3)]

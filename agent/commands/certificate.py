@@ -89,6 +89,11 @@ output_option = click.option(
     help="What the QR code opens, e.g. https://db.example.org/verify/{record_id} "
     "(default: the sync server's /verify/{record_id}; the bare record id without server).",
 )
+@click.option(
+    "--lang",
+    type=click.Choice(["fr", "en"]),
+    help="Language of the certificate (default: the locale).",
+)
 @public_key_option
 @output_option
 def certificate(
@@ -97,13 +102,16 @@ def certificate(
     batch: str | None,
     summary: bool,
     verify_url: str | None,
+    lang: str | None,
     public_key: str | None,
     output: Path | None,
 ) -> None:
     """Print erasure certificates for RECORDS (files or spooled record ids; default: every
     spooled record), NIST SP 800-88 Appendix G fields, one page per laptop."""
+    from checks.i18n import detect_lang
     from inventory.documents.certificate import render_batch_summary, render_certificates
 
+    lang = lang or detect_lang()
     directory = data_dir or default_data_dir()
     if verify_url is not None and "{record_id}" not in verify_url:
         raise UsageError("--verify-url must contain {record_id}")
@@ -114,7 +122,7 @@ def certificate(
     assets = {item.doc["record"]["record_id"]: item.asset_id for item in items if item.asset_id}
     if summary:
         output = output or Path(f"weee-summary-{batch or 'all'}.pdf")
-        render_batch_summary(docs, output, url_pattern=pattern, asset_ids=assets)
+        render_batch_summary(docs, output, url_pattern=pattern, asset_ids=assets, lang=lang)
         click.echo(f"{output}: summary of {len(docs)} laptop(s)")
     else:
         output = output or Path(
@@ -122,5 +130,5 @@ def certificate(
             if len(docs) == 1
             else "weee-certificates.pdf"
         )
-        pages = render_certificates(docs, output, url_pattern=pattern, asset_ids=assets)
+        pages = render_certificates(docs, output, url_pattern=pattern, asset_ids=assets, lang=lang)
         click.echo(f"{output}: {pages} certificate page(s)")

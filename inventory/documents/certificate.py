@@ -39,7 +39,7 @@ from inventory.documents.common import (
     verification_target,
     when,
 )
-from inventory.record import certified_reason
+from inventory.documents.words import Translate, translator
 
 GREEN = colors.HexColor("#1b7a3a")
 RED = colors.HexColor("#b3261e")
@@ -56,6 +56,11 @@ STATUS_WORDS = {
     "refused": "REFUSED (not erased)",
     "skipped": "SKIPPED (not erased)",
 }
+
+
+def _word(table: Mapping[str, str], value: str, t: Translate) -> str:
+    """A record value put in words (a status, a destination); an unknown one as is."""
+    return t(table[value]) if value in table else value
 
 
 def _styles() -> dict[str, ParagraphStyle]:
@@ -112,58 +117,89 @@ def _banner(message: str, ok: bool, width: float) -> Table:
     return table
 
 
-def _hidden_areas(hidden: Mapping[str, Any]) -> str:
+def _hidden_areas(hidden: Mapping[str, Any], t: Translate) -> str:
     hpa = hidden.get("hpa") or {}
     dco = hidden.get("dco") or {}
-    words = {True: "present", False: "none", None: "not checked"}
-    out = f"HPA {words[hpa.get('present')]}, DCO {words[dco.get('present')]}"
+    words = {True: t("present"), False: t("none"), None: t("not checked")}
+    out = t("HPA {hpa}, DCO {dco}").format(
+        hpa=words[hpa.get("present")], dco=words[dco.get("present")]
+    )
     if hidden.get("restored"):
-        out += "; hidden area removed before erasure"
+        out += t("; hidden area removed before erasure")
     if hidden.get("note"):
         out += f" ({hidden['note']})"
     return out
 
 
-def _verification(v: Mapping[str, Any]) -> str:
+def _verification(v: Mapping[str, Any], t: Translate) -> str:
     if v["method"] == "none":
-        return "not verified"
+        return t("not verified")
     what = (
-        "full read-back"
+        t("full read-back")
         if v["method"] == "full"
-        else f"NIST sampling, {text(v.get('samples'))} samples"
+        else t("NIST sampling, {samples} samples").format(samples=text(v.get("samples")))
     )
-    return (
-        f"{what}, {human_size(v['bytes_read'])} read, {v['mismatches']} mismatches: "
-        f"{v['result'].upper()}"
+    result = v["result"].upper()
+    return t("{what}, {size} read, {mismatches} mismatches: {result}").format(
+        what=what,
+        size=human_size(v["bytes_read"]),
+        mismatches=v["mismatches"],
+        result=t(result) if result in ("PASSED", "FAILED", "NOT-DONE") else result,
     )
 
 
-def _drive_pairs(erasure: Mapping[str, Any]) -> list[tuple[str, object]]:
+def _drive_pairs(erasure: Mapping[str, Any], t: Translate) -> list[tuple[str, object]]:
     media, how = erasure["media"], erasure["sanitization"]
-    passes = f"{how['passes']} pass(es)" + (
-        f", pattern {how['pattern']}" if how.get("pattern") else ""
+    passes = t("{n} pass(es)").format(n=how["passes"]) + (
+        t(", pattern {pattern}").format(pattern=how["pattern"]) if how.get("pattern") else ""
     )
-    errors = "; ".join(erasure["errors"]) or "none"
+    errors = "; ".join(erasure["errors"]) or t("none")
+    category = how["category"].capitalize()
     return [
-        ("Media make", media.get("manufacturer")),
-        ("Model", media.get("model")),
-        ("Serial number", media.get("serial")),
-        ("Media type", f"{media['type'].upper()} ({media['interface']}), {media['device']}"),
-        ("Capacity", f"{human_size(media['size_bytes'])} ({media['size_bytes']} bytes)"),
-        ("Hidden areas", _hidden_areas(erasure["hidden_areas"])),
-        ("Category", how["category"].capitalize()),
-        ("Method", how["method"]),
-        ("Technique", how["technique"]),
-        ("Passes", passes),
-        ("Tool", f"{erasure['tool']['name']} {erasure['tool']['version']}"),
-        ("Verification", _verification(erasure["verification"])),
-        ("Started", when(erasure["started_at"])),
-        ("Ended", when(erasure["ended_at"])),
-        ("Result", STATUS_WORDS.get(erasure["status"], erasure["status"])),
-        ("Errors", errors),
-        ("Destination", DESTINATIONS.get(erasure["destination"], erasure["destination"])),
-        ("Erasure id", erasure["erasure_id"]),
+        (t("Media make"), media.get("manufacturer")),
+        (t("Model"), media.get("model")),
+        (t("Serial number"), media.get("serial")),
+        (t("Media type"), f"{media['type'].upper()} ({media['interface']}), {media['device']}"),
+        (
+            t("Capacity"),
+            t("{size} ({bytes} bytes)").format(
+                size=human_size(media["size_bytes"]), bytes=media["size_bytes"]
+            ),
+        ),
+        (t("Hidden areas"), _hidden_areas(erasure["hidden_areas"], t)),
+        (t("Category"), t(category) if category in ("Clear", "Purge") else category),
+        (t("Method"), how["method"]),
+        (t("Technique"), how["technique"]),
+        (t("Passes"), passes),
+        (t("Tool"), f"{erasure['tool']['name']} {erasure['tool']['version']}"),
+        (t("Verification"), _verification(erasure["verification"], t)),
+        (t("Started"), when(erasure["started_at"])),
+        (t("Ended"), when(erasure["ended_at"])),
+        (t("Result"), _word(STATUS_WORDS, erasure["status"], t)),
+        (t("Errors"), errors),
+        (t("Destination"), _word(DESTINATIONS, erasure["destination"], t)),
+        (t("Erasure id"), erasure["erasure_id"]),
     ]
+
+
+def not_certified_reason(record: Mapping[str, Any], t: Translate) -> str:
+    """``inventory.record.certified_reason`` in the document's language."""
+    if not record["erasures"]:
+        return t("the record holds no erasure")
+    for index, erasure in enumerate(record["erasures"]):
+        if erasure["status"] != "certified":
+            return t("erasures[{index}] ({device}) is {status}").format(
+                index=index,
+                number=index + 1,
+                device=erasure["media"]["device"],
+                status=repr(erasure["status"]),
+            )
+    image = record["image"]
+    if image is None:
+        return t("the record holds no image result")
+    if image["status"] != "verified":
+        return t("the image is {status}").format(status=repr(image["status"]))
+    return t("every erasure is certified and the image verified")
 
 
 def certificate_page(
@@ -173,19 +209,27 @@ def certificate_page(
     height: float,
     url_pattern: str | None,
     asset_id: str | None = None,
+    lang: str = "en",
 ) -> Flowable:
     """One laptop's certificate, shrunk if needed so that it always fits one page."""
+    t = translator(lang)
     styles = _styles()
     record, signature = doc["record"], doc["signature"]
     device = record["hardware"].get("device") or {}
     bench = record["bench"]
     donor = record.get("donor") or {}
     story: list[Flowable] = [
-        Paragraph("Certificate of Sanitization", styles["title"]),
+        Paragraph(escape(t("Certificate of Sanitization")), styles["title"]),
         Paragraph(
             escape(
-                "Media sanitization per NIST SP 800-88 Rev. 1, Appendix G. "
-                f"Record {record['record_id']} ({record['kind']}), {when(record['created_at'])}."
+                t(
+                    "Media sanitization per NIST SP 800-88 Rev. 1, Appendix G. "
+                    "Record {record_id} ({kind}), {date}."
+                ).format(
+                    record_id=record["record_id"],
+                    kind=record["kind"],
+                    date=when(record["created_at"]),
+                )
             ),
             styles["subtitle"],
         ),
@@ -193,80 +237,93 @@ def certificate_page(
     ]
     erasures = record["erasures"]
     if record["certified"]:
-        message = (
-            f"RESULT: CERTIFIED. All {len(erasures)} drive(s) sanitized and verified; "
-            "OS image verified."
-        )
+        message = t(
+            "RESULT: CERTIFIED. All {n} drive(s) sanitized and verified; OS image verified."
+        ).format(n=len(erasures))
     else:
-        message = f"RESULT: NOT CERTIFIED: {certified_reason(record)}."
+        message = t("RESULT: NOT CERTIFIED: {reason}.").format(
+            reason=not_certified_reason(record, t)
+        )
     story += [_banner(message, record["certified"], width), Spacer(1, 2 * mm)]
 
     story += [
-        Paragraph("Laptop and media source", styles["section"]),
+        Paragraph(escape(t("Laptop and media source")), styles["section"]),
         _grid(
             [
-                ("Manufacturer", device.get("manufacturer")),
-                ("Model", device.get("model")),
-                ("Serial number", device.get("serial")),
-                ("Device id", record["device_id"]),
-                ("Asset id", asset_id),
-                ("Media source (donor)", donor.get("name")),
-                ("Donor batch", donor.get("batch")),
-                ("Date", when(record["created_at"])),
+                (t("Manufacturer"), device.get("manufacturer")),
+                (t("Model"), device.get("model")),
+                (t("Serial number"), device.get("serial")),
+                (t("Device id"), record["device_id"]),
+                (t("Asset id"), asset_id),
+                (t("Media source (donor)"), donor.get("name")),
+                (t("Donor batch"), donor.get("batch")),
+                (t("Date"), when(record["created_at"])),
             ],
             width,
         ),
     ]
     if not erasures:
-        story.append(Paragraph("No drive was erased in this record.", styles["cell"]))
+        story.append(Paragraph(escape(t("No drive was erased in this record.")), styles["cell"]))
     for number, erasure in enumerate(erasures, 1):
         story += [
             Paragraph(
-                f"Drive {number} of {len(erasures)}: {escape(erasure['media']['device'])}",
+                escape(
+                    t("Drive {number} of {total}: {device}").format(
+                        number=number, total=len(erasures), device=erasure["media"]["device"]
+                    )
+                ),
                 styles["section"],
             ),
-            _grid(_drive_pairs(erasure), width),
+            _grid(_drive_pairs(erasure, t), width),
         ]
     image = record.get("image")
     if image:
         story += [
-            Paragraph("Operating system image", styles["section"]),
+            Paragraph(escape(t("Operating system image")), styles["section"]),
             _grid(
                 [
-                    ("Image", image["source"]),
-                    ("Result", f"{image['status']} ({image['verification']})"),
+                    (t("Image"), image["source"]),
+                    (t("Result"), f"{image['status']} ({image['verification']})"),
                     ("SHA-256", image.get("sha256")),
-                    ("Written", when(image["ended_at"])),
+                    (t("Written"), when(image["ended_at"])),
                 ],
                 width,
             ),
         ]
     story += [
-        Paragraph("Sanitization performed by", styles["section"]),
+        Paragraph(escape(t("Sanitization performed by")), styles["section"]),
         _grid(
             [
-                ("Name", bench.get("technician")),
-                ("Organisation", bench.get("organisation")),
-                ("Bench", bench.get("name")),
-                ("Location", bench.get("location")),
+                (t("Name"), bench.get("technician")),
+                (t("Organisation"), bench.get("organisation")),
+                (t("Bench"), bench.get("name")),
+                (t("Location"), bench.get("location")),
             ],
             width,
         ),
-        Paragraph("Validation", styles["section"]),
+        Paragraph(escape(t("Validation")), styles["section"]),
     ]
     qr_size = 30 * mm
+    target = verification_target(record["record_id"], url_pattern)
     validation = Paragraph(
         escape(
-            f"Digitally signed by bench {bench.get('name')} with Ed25519 key {signature['key_id']} "
-            f"on {when(record['created_at'])}. Signature {signature['value'][:32]}... "
-            f"Anyone can check this record offline: weee verify <record file> --public-key "
-            f"<the bench's public key>. The code leads to the record's verification: "
-            f"{verification_target(record['record_id'], url_pattern)}"
+            t(
+                "Digitally signed by bench {bench} with Ed25519 key {key_id} on {date}. "
+                "Signature {signature}... Anyone can check this record offline: weee verify "
+                "<record file> --public-key <the bench's public key>. The code leads to the "
+                "record's verification: {target}"
+            ).format(
+                bench=bench.get("name"),
+                key_id=signature["key_id"],
+                date=when(record["created_at"]),
+                signature=signature["value"][:32],
+                target=target,
+            )
         ),
         styles["cell"],
     )
     table = Table(
-        [[validation, qr_drawing(verification_target(record["record_id"], url_pattern), qr_size)]],
+        [[validation, qr_drawing(target, qr_size)]],
         colWidths=[width - qr_size - 4 * mm, qr_size + 4 * mm],
     )
     table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
@@ -302,13 +359,15 @@ def render_certificates(
     *,
     url_pattern: str | None = None,
     asset_ids: Mapping[str, str] | None = None,
+    lang: str = "en",
 ) -> int:
     """One certificate page per signed record in ``docs``; returns the page count.
 
     ``url_pattern`` (e.g. ``https://db.example.org/verify/{record_id}``) is what the QR
     code opens; without it the code holds the record id. ``asset_ids`` maps record ids to
-    the asset ids the programme database gave them.
+    the asset ids the programme database gave them. ``lang`` is "en" or "fr".
     """
+    t = translator(lang)
     if not docs:
         raise ValueError("no record to certify")
     width, height = A4[0] - 28 * mm, A4[1] - 24 * mm
@@ -324,9 +383,10 @@ def render_certificates(
                 height=height,
                 url_pattern=url_pattern,
                 asset_id=(asset_ids or {}).get(record_id),
+                lang=lang,
             )
         )
-    _build(out, A4, story, "Certificate of Sanitization")
+    _build(out, A4, story, t("Certificate of Sanitization"))
     return len(docs)
 
 
@@ -336,8 +396,11 @@ def render_batch_summary(
     *,
     url_pattern: str | None = None,
     asset_ids: Mapping[str, str] | None = None,
+    lang: str = "en",
 ) -> None:
-    """The donor's summary of a collection batch: one line per laptop, every drive named."""
+    """The donor's summary of a collection batch: one line per laptop, every drive named;
+    ``lang`` is "en" or "fr"."""
+    t = translator(lang)
     if not docs:
         raise ValueError("no record in the batch")
     styles = _styles()
@@ -349,20 +412,29 @@ def render_batch_summary(
     certified = sum(bool(r["certified"]) for r in records)
     width = landscape(A4)[0] - 28 * mm
     story: list[Flowable] = [
-        Paragraph("Data Sanitization Summary", styles["title"]),
+        Paragraph(escape(t("Data Sanitization Summary")), styles["title"]),
         Paragraph(
             escape(
-                f"Donor: {', '.join(donors)}. Batch: {', '.join(batches)}. "
-                f"Media sanitization per NIST SP 800-88 Rev. 1. Each line has its own signed "
-                f"record and certificate (weee verify checks them offline)."
+                t(
+                    "Donor: {donors}. Batch: {batches}. Media sanitization per NIST SP "
+                    "800-88 Rev. 1. Each line has its own signed record and certificate "
+                    "(weee verify checks them offline)."
+                ).format(donors=", ".join(donors), batches=", ".join(batches))
             ),
             styles["subtitle"],
         ),
         Spacer(1, 3 * mm),
         _banner(
-            f"{len(records)} laptop(s), {len(drives)} drive(s): {certified_drives} drive(s) "
-            f"sanitized and verified, {len(drives) - certified_drives} not; "
-            f"{certified} laptop(s) certified.",
+            t(
+                "{laptops} laptop(s), {drives} drive(s): {good} drive(s) sanitized and "
+                "verified, {bad} not; {certified} laptop(s) certified."
+            ).format(
+                laptops=len(records),
+                drives=len(drives),
+                good=certified_drives,
+                bad=len(drives) - certified_drives,
+                certified=certified,
+            ),
             certified_drives == len(drives),
             width,
         ),
@@ -370,12 +442,12 @@ def render_batch_summary(
     ]
     header = [
         "#",
-        "Laptop",
-        "Serial",
-        "Asset",
-        "Drives: make model serial, method, verification, result",
-        "Date",
-        "Record",
+        t("Laptop"),
+        t("Serial"),
+        t("Asset"),
+        t("Drives: make model serial, method, verification, result"),
+        t("Date"),
+        t("Record"),
     ]
     rows: list[list[Any]] = [[_p(h, styles["key"]) for h in header]]
     for number, record in enumerate(records, 1):
@@ -384,11 +456,11 @@ def render_batch_summary(
             escape(
                 f"{text(e['media'].get('manufacturer'))} {text(e['media'].get('model'))} "
                 f"{text(e['media'].get('serial'))}, {e['sanitization']['method']} "
-                f"({e['sanitization']['category']}), {_verification(e['verification'])}. "
-                f"Result: {STATUS_WORDS.get(e['status'], e['status'])}"
+                f"({e['sanitization']['category']}), {_verification(e['verification'], t)}. "
+                f"{t('Result')}: {_word(STATUS_WORDS, e['status'], t)}"
             )
             for e in record["erasures"]
-        ] or ["no drive erased"]
+        ] or [escape(t("no drive erased"))]
         rows.append(
             [
                 _p(number, styles["cell"]),
@@ -403,7 +475,7 @@ def render_batch_summary(
                 Paragraph(
                     escape(verification_target(record["record_id"], url_pattern))
                     + "<br/>"
-                    + ("CERTIFIED" if record["certified"] else "NOT CERTIFIED"),
+                    + escape(t("CERTIFIED") if record["certified"] else t("NOT CERTIFIED")),
                     styles["small"],
                 ),
             ]
@@ -423,4 +495,4 @@ def render_batch_summary(
         )
     )
     story.append(table)
-    _build(out, landscape(A4), story, "Data Sanitization Summary")
+    _build(out, landscape(A4), story, t("Data Sanitization Summary"))

@@ -104,6 +104,43 @@ def test_the_batch_summary_names_every_drive_and_its_result(client, users, api, 
     assert "http://testserver/verify/" in pdf_text(pages).replace(" ", "")
 
 
+def test_the_donor_gets_its_certificates_in_the_language_it_chose(client, users, api, key):
+    donor = {"name": "Ville de Lyon", "batch": "2026-05"}
+    api.store(record(key, donor=donor, hw=hardware(drives=[("sda", "S3Z9FRANCE")])))
+    batch = Batch.objects.get(reference="2026-05")
+    client.force_login(users.donor)
+    # the language switcher of the donor's page
+    client.post("/i18n/setlang/", {"language": "fr", "next": "/donor/"})
+    summary = pdf_text(client.get(reverse("batch-certificate", args=[batch.pk])).content)
+    for words in [
+        "Récapitulatif de l'effacement des données",
+        "Donateur : Ville de Lyon",
+        "1 ordinateur(s), 1 disque(s) : 1 disque(s) effacé(s) et vérifié(s), 0 non",
+        "S3Z9FRANCE",
+    ]:
+        assert words in summary, f"{words!r} missing from: {summary}"
+    pages = pdf_text(client.get(reverse("batch-certificates", args=[batch.pk])).content)
+    for words in [
+        "Certificat d'effacement des données",
+        "annexe G",
+        "Numéro de série",
+        "Catégorie",
+        "Méthode",
+        "Vérification",
+        "Résultat",
+        "Destination",
+        "Effacement réalisé par",
+        "Organisme",
+        "Signé numériquement par le banc bench-1",
+    ]:
+        assert words in pages, f"{words!r} missing from: {pages}"
+    assert "Certificate of Sanitization" not in pages
+    # and back to English
+    client.post("/i18n/setlang/", {"language": "en", "next": "/donor/"})
+    pages = pdf_text(client.get(reverse("batch-certificates", args=[batch.pk])).content)
+    assert "Certificate of Sanitization" in pages and "Serial number" in pages
+
+
 def test_the_verify_page_behind_the_qr_code_rechecks_the_signature(client, api, key):
     body = api.store(record(key, hw=hardware(drives=[("sda", "S3Z9VERIFY")])))
     page = client.get(f"/verify/{body['record_id']}").content.decode()

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
@@ -119,22 +120,34 @@ def batch_records(batch: Batch) -> tuple[list[dict[str, Any]], dict[str, str]]:
     return docs, asset_ids
 
 
-def batch_summary_pdf(batch: Batch, *, url_pattern: str | None = None) -> bytes | None:
+def document_language() -> str:
+    """The certificates' language for the active Django language (the request's, set by
+    the language switcher): French for any French, else English."""
+    return "fr" if (get_language() or "en").lower().startswith("fr") else "en"
+
+
+def batch_summary_pdf(
+    batch: Batch, *, url_pattern: str | None = None, lang: str = "en"
+) -> bytes | None:
     """The donor's erasure summary of a batch (one line per laptop, every drive named),
     drawn by the bench-side certificate code so both ends print the same facts; None when
     no laptop of the batch has been erased yet."""
-    return _batch_pdf(batch, render_batch_summary, url_pattern)
+    return _batch_pdf(batch, render_batch_summary, url_pattern, lang)
 
 
-def batch_certificates_pdf(batch: Batch, *, url_pattern: str | None = None) -> bytes | None:
+def batch_certificates_pdf(
+    batch: Batch, *, url_pattern: str | None = None, lang: str = "en"
+) -> bytes | None:
     """One NIST SP 800-88 Appendix G certificate page per laptop of the batch."""
-    return _batch_pdf(batch, render_certificates, url_pattern)
+    return _batch_pdf(batch, render_certificates, url_pattern, lang)
 
 
-def _batch_pdf(batch: Batch, render: Callable[..., Any], url_pattern: str | None) -> bytes | None:
+def _batch_pdf(
+    batch: Batch, render: Callable[..., Any], url_pattern: str | None, lang: str
+) -> bytes | None:
     docs, asset_ids = batch_records(batch)
     if not docs:
         return None
     out = io.BytesIO()
-    render(docs, out, asset_ids=asset_ids, url_pattern=url_pattern)
+    render(docs, out, asset_ids=asset_ids, url_pattern=url_pattern, lang=lang)
     return out.getvalue()

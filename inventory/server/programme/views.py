@@ -16,6 +16,7 @@ from inventory.server.devices.models import Record
 from inventory.server.programme.documents import (
     batch_certificates_pdf,
     batch_summary_pdf,
+    document_language,
     handover_receipt_pdf,
 )
 from inventory.server.programme.models import Allocation, Batch
@@ -62,7 +63,11 @@ def batch_certificate(request: HttpRequest, pk: int, kind: str = "summary") -> H
     # a batch of another donor is a 404, not a 403: its existence is not for others to learn
     batch = get_object_or_404(visible_batches(request.user), pk=pk)
     render = batch_summary_pdf if kind == "summary" else batch_certificates_pdf
-    data = render(batch, url_pattern=request.build_absolute_uri("/verify/") + "{record_id}")
+    data = render(
+        batch,
+        url_pattern=request.build_absolute_uri("/verify/") + "{record_id}",
+        lang=document_language(),
+    )
     if data is None:
         raise Http404(_("No laptop of this batch has been erased on a bench yet."))
     name = f"erasure-{kind}-{batch.donor.name}-{batch.reference}.pdf".replace(" ", "_")
