@@ -261,32 +261,24 @@ class Allocation(models.Model):
     def ticket_valid_until(self) -> dt.date:
         return add_years(self.handed_over_on, settings.WEEE_TICKET_VALIDITY_YEARS)
 
-    def kit_returns(self) -> list[tuple[str, str]]:
-        """(item label, condition label) for each item handed over, once returned."""
-        items = []
-        for field in ("mouse", "sleeve", "key_4g"):
-            if getattr(self, field):
-                items.append(
-                    (
-                        capfirst(str(self._meta.get_field(field).verbose_name)),
-                        ReturnCondition.label(getattr(self, f"{field}_returned")),
-                    )
-                )
-        return items
+    def _handed_over(self) -> list[tuple[str, str]]:
+        """(field, item label) of each kit item handed over."""
+        return [
+            (field, capfirst(str(self._meta.get_field(field).verbose_name)))
+            for field in ("mouse", "sleeve", "key_4g")
+            if getattr(self, field)
+        ]
 
     def kit_items(self) -> list[tuple[str, str]]:
         """(item label, source label) for each item handed over."""
-        items = []
-        for field in ("mouse", "sleeve", "key_4g"):
-            source = getattr(self, field)
-            if source:
-                items.append(
-                    (
-                        capfirst(str(self._meta.get_field(field).verbose_name)),
-                        KitSource.label(source),
-                    )
-                )
-        return items
+        return [(label, KitSource.label(getattr(self, f))) for f, label in self._handed_over()]
+
+    def kit_returns(self) -> list[tuple[str, str]]:
+        """(item label, condition label) for each item handed over, once returned."""
+        return [
+            (label, ReturnCondition.label(getattr(self, f"{f}_returned")))
+            for f, label in self._handed_over()
+        ]
 
 
 def add_years(day: dt.date, years: int) -> dt.date:
