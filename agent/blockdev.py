@@ -573,6 +573,21 @@ def assess_facts(path: str, facts: SystemFacts, *, explicit: bool) -> Assessment
             described.append(f"{holder} ({dm})" if dm else holder)
         refuse(f"{path} is in use by " + ", ".join(described) + " (LVM, RAID or device-mapper)")
 
+    # A loop device over the disk itself (``losetup /dev/sdX``, or ``mount -o offset=``
+    # on a whole disk) shows neither in holders/ nor as a mount of the disk, and O_EXCL
+    # does not see it either.
+    backed = sorted(
+        n.name
+        for n in facts.blocks.values()
+        if n.backing_file
+        and n.name != name
+        and n.backing_file.startswith("/dev/")
+        and _name_of_path(n.backing_file.removesuffix(" (deleted)"), facts) in stack
+    )
+    if backed:
+        users = ", ".join(f"/dev/{b}" for b in backed)
+        refuse(f"{path} is in use as the backing device of {users}")
+
     swapping = []
     for swap in facts.swaps:
         swap_name = _name_of_path(swap, facts)

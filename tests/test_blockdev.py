@@ -143,6 +143,8 @@ MACHINES: dict[str, Machine] = {
             "mmcblk0": Node("179:0"),
             "mmcblk0boot0": Node("179:8", ro=True),
             "zram0": Node("252:0"),
+            "sde": Node("8:64"),
+            "loop1": Node("7:1", backing="/dev/sde"),
         },
         mountinfo=[
             ("0:31", "/", "overlay", "overlay"),
@@ -159,6 +161,8 @@ MACHINES: dict[str, Machine] = {
             disk("mmcblk0", tran=None),
             disk("mmcblk0boot0", tran=None, ro=True),
             disk("zram0", tran=None),
+            disk("sde"),
+            disk("loop1", tran=None, typ="loop"),
         ],
     ),
 }
@@ -179,6 +183,7 @@ CASES = [
     ("live-stick", "/dev/mmcblk0", False, []),
     ("live-stick", "/dev/mmcblk0boot0", True, ["read-only"]),
     ("live-stick", "/dev/zram0", True, ["not a data disk"]),
+    ("live-stick", "/dev/sde", True, ["backing device of /dev/loop1"]),
 ]  # fmt: skip
 
 
@@ -209,7 +214,7 @@ def test_list_disks_leaves_out_loop_and_ram_devices(tmp_path: Path) -> None:
     write_tree(tmp_path, MACHINES["live-stick"])
     facts = blockdev.read_facts(tmp_path)
     names = [d.name for d in blockdev.list_disks(facts=facts)]
-    assert names == ["sda", "sdb", "sdc", "sdd", "mmcblk0", "mmcblk0boot0"]
+    assert names == ["sda", "sdb", "sdc", "sdd", "mmcblk0", "mmcblk0boot0", "sde"]
     assert "loop0" in [d.name for d in blockdev.list_disks(facts=facts, include_loop=True)]
 
 

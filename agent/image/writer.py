@@ -63,27 +63,7 @@ def blockdev_safety(path: str, explicit: bool) -> tuple[list[str], str]:
         return [], f"{path}  image file  {human_size(size)}"
     assessment = blockdev.assess(path, explicit=explicit)
     description = assessment.disk.describe() if assessment.disk else f"{path}  {human_size(size)}"
-    return [*assessment.refusals, *_backing_loop_refusals(path)], description
-
-
-def _backing_loop_refusals(path: str, sys_root: str = "/sys") -> list[str]:
-    """A disk that backs a loop device (``mount -o offset=`` on a whole disk makes one)
-    is in use, yet shows neither in holders/ nor as a mount of the disk, and O_EXCL does
-    not catch it: refuse it here too."""
-    real = os.path.realpath(path)
-    users = []
-    base = os.path.join(sys_root, "class", "block")
-    for name in sorted(os.listdir(base)):
-        try:
-            with open(os.path.join(base, name, "loop", "backing_file"), encoding="utf-8") as f:
-                backing = f.read().strip()
-        except OSError:
-            continue
-        if backing and os.path.realpath(backing.removesuffix(" (deleted)")) == real:
-            users.append(f"/dev/{name}")
-    if users:
-        return [f"{path} is in use as the backing device of {', '.join(users)}"]
-    return []
+    return list(assessment.refusals), description
 
 
 @dataclass
