@@ -26,9 +26,11 @@ from checks.i18n import Lang
     "--screen", type=click.Choice(["auto", "full", "plain"]), default="auto", show_default=True
 )
 @click.option(
-    "--refurbish",
-    is_flag=True,
-    help="Go on to the image even if this machine is graded 'parts' (it is not a laptop).",
+    "--refurbish/--as-graded",
+    default=True,
+    show_default=True,
+    help="Go on to the image even if this machine is graded 'parts' (a build machine or a "
+    "VM is no laptop), so the demo shows the whole run; --as-graded follows the policy.",
 )
 @click.option("--guided", is_flag=True, help="Also run the guided checks (keyboard, screen...).")
 def demo(workdir: Path, lang: str | None, screen: str, refurbish: bool, guided: bool) -> None:
@@ -68,6 +70,12 @@ def demo(workdir: Path, lang: str | None, screen: str, refurbish: bool, guided: 
             "  this machine was graded 'parts' by the default policy (it is not a laptop in "
             "working order),\n  so the run routed it to recycling: no image. "
             "`weee demo --refurbish` goes on to the image step."
+        )
+    elif verdict.grade == "parts":
+        out(
+            "  this machine was graded 'parts' by the default policy (it is not a laptop in "
+            "working order);\n  the demo imaged the disposable disk anyway to show the whole "
+            "run. A bench run routes such a laptop\n  to recycling (`weee demo --as-graded`)."
         )
     out("")
     out("Where to see the result:")
