@@ -20,9 +20,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-# benchmarks/checks.py would shadow the checks package: the repository root goes first
-# instead of this script's folder; tests/ gives the VM harness.
-sys.path[0:1] = [str(REPO)]
+# tests/ gives the VM harness (weee's own packages come from the editable install)
 sys.path.append(str(REPO / "tests"))
 
 from vm.bench import DISK_BYTES, MARKER, RUN_SCRIPT, make_bench  # noqa: E402
