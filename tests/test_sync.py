@@ -22,7 +22,6 @@ import sqlite3
 import ssl
 import struct
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -41,6 +40,15 @@ from test_record_samples import sample_record
 
 from agent.cli import main
 from agent.errors import EXIT_FAILED, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE
+from agent.run.localserver import (
+    WEEE_ARGV,
+    free_port,
+    server_env,
+    spawn_serve,
+    stop_process_group,
+    wait_healthy,
+)
+from checks.system import run_command
 from inventory.benchkeys import Bench, init_bench, load_bench
 from inventory.spool import Spool
 from inventory.sync import (
@@ -54,14 +62,6 @@ from inventory.sync import (
     upload,
 )
 
-WEEE = str(Path(sys.executable).with_name("weee"))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
 
 class Server:
     """``weee serve`` in a temporary data directory (SQLite), started and stopped at will."""
@@ -72,50 +72,21 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.database_url = database_url
         # HOME too: gunicorn keeps a control socket under it, one per server
-        self.env = {**os.environ, "WEEE_DATA_DIR": str(root), "HOME": str(root)}
-        self.env.pop("WEEE_DATABASE_URL", None)
-        self.env.pop("DJANGO_SETTINGS_MODULE", None)
-        if database_url:
-            self.env["WEEE_DATABASE_URL"] = database_url
+        self.env = server_env(root, database_url or "", {"HOME": str(root)})
         self.process: subprocess.Popen[bytes] | None = None
 
     def manage(self, *args: str) -> str:
-        done = subprocess.run(
-            [WEEE, "manage", *args], env=self.env, capture_output=True, timeout=120, check=False
-        )
-        assert done.returncode == 0, done.stderr.decode()
-        return done.stdout.decode()
+        done = run_command([*WEEE_ARGV, "manage", *args], env=self.env, timeout=120)
+        assert done.ok, done.error or done.stderr_text
+        return done.text
 
     def start(self, workers: int = 1) -> None:
-        # Popen, not checks.system.run_command: the server runs for the whole test.
-        log = (self.root / "serve.log").open("ab")
-        self.process = subprocess.Popen(
-            [WEEE, "serve", "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers)],
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail(f"weee serve exited: {(self.root / 'serve.log').read_text()[-2000:]}")
-            try:
-                if requests.get(f"{self.url}/api/v1/health", timeout=1).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
-        pytest.fail("weee serve did not answer within 60 s")
+        self.process = spawn_serve(self.port, self.env, self.root / "serve.log", workers=workers)
+        wait_healthy(self.url, timeout=60, process=self.process, log_path=self.root / "serve.log")
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        if self.process is not None:
+            stop_process_group(self.process, grace=20)
         self.process = None
 
     def register(self, bench: Bench) -> str:

@@ -2,7 +2,9 @@
 
 ``weee demo`` and the VM bench tests need the real server (``weee serve``: Django on
 gunicorn, the embedded SQLite database) for the length of one run, on 127.0.0.1 only,
-and a bench registered with it (``weee manage addbench``).
+and a bench registered with it (``weee manage addbench``). The server tests and
+benchmarks/server_upload.py start it the same way (``inventory.server.devserver``),
+PostgreSQL included (``database_url``).
 """
 
 from __future__ import annotations
@@ -32,18 +34,22 @@ WEEE_ARGV = [
 ]
 
 
-def _server_env(data_dir: Path) -> dict[str, str]:
-    # The embedded database: SQLite under data_dir, whatever WEEE_DATABASE_URL the
-    # calling shell may have set for another server (an empty URL means SQLite).
-    # Set, not removed: run_command lays these over the caller's environment.
+def server_env(
+    data_dir: Path, database_url: str = "", extra: dict[str, str] | None = None
+) -> dict[str, str]:
+    # The embedded database (SQLite under data_dir) unless database_url is given,
+    # whatever WEEE_DATABASE_URL the calling shell may have set for another server (an
+    # empty URL means SQLite). Set, not removed: run_command lays these over the
+    # caller's environment.
     env = dict(os.environ)
     env.update(
         {
             "DJANGO_SETTINGS_MODULE": "inventory.server.settings",
-            "WEEE_DATABASE_URL": "",
+            "WEEE_DATABASE_URL": database_url,
             "WEEE_DATA_DIR": str(data_dir),
         }
     )
+    env.update(extra or {})
     return env
 
 
@@ -60,11 +66,11 @@ class LocalServer:
     port: int
     data_dir: Path
     log_path: Path
+    env: dict[str, str]  # the server's: manage() reaches the same database
 
     def manage(self, *args: str, timeout: float = 120.0) -> str:
         """``weee manage ARGS`` against this server's database; its stdout."""
-        env = _server_env(self.data_dir)
-        result = run_command([*WEEE_ARGV, "manage", *args], timeout=timeout, env=env)
+        result = run_command([*WEEE_ARGV, "manage", *args], timeout=timeout, env=self.env)
         if not result.ok:
             raise UnavailableError(
                 f"weee manage {' '.join(args)} failed: {result.error or result.returncode}: "
@@ -86,11 +92,20 @@ class LocalServer:
         )
 
 
-def wait_healthy(url: str, *, timeout: float, process: subprocess.Popen[bytes] | None) -> None:
+def wait_healthy(
+    url: str,
+    *,
+    timeout: float,
+    process: subprocess.Popen[bytes] | None,
+    log_path: Path | None = None,
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
-            raise UnavailableError(f"weee serve exited with status {process.returncode}")
+            why = f"weee serve exited with status {process.returncode}"
+            if log_path is not None and log_path.exists():
+                why += ":\n" + log_path.read_text(errors="replace")[-2000:]
+            raise UnavailableError(why)
         try:
             if requests.get(f"{url}/api/v1/health", timeout=2).status_code == 200:
                 return
@@ -100,22 +115,16 @@ def wait_healthy(url: str, *, timeout: float, process: subprocess.Popen[bytes] |
     raise UnavailableError(f"{url} did not answer /api/v1/health within {timeout:.0f} s")
 
 
-@contextlib.contextmanager
-def local_server(
-    data_dir: Path, *, port: int | None = None, workers: int = 2, startup_timeout: float = 90.0
-) -> Iterator[LocalServer]:
-    """``weee serve`` on 127.0.0.1 with its SQLite database under ``data_dir``; stopped
-    (SIGTERM, then SIGKILL) when the block ends, whatever happened."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    port = port or free_port()
-    url = f"http://127.0.0.1:{port}"
-    log_path = data_dir / "serve.log"
-    env = _server_env(data_dir)
+def spawn_serve(
+    port: int, env: dict[str, str], log_path: Path, *, workers: int = 2
+) -> subprocess.Popen[bytes]:
+    """``weee serve`` on 127.0.0.1:``port`` in the background, its output appended to
+    ``log_path``; stop it with :func:`stop_process_group`."""
     argv = [*WEEE_ARGV, "serve", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
     with log_path.open("ab") as log:
-        # Popen, not run_command: the server runs for the whole block and is stopped
-        # by us; it gets its own process group so its gunicorn workers go with it.
-        process = subprocess.Popen(
+        # Popen, not run_command: the server runs until the caller stops it; it gets
+        # its own process group so its gunicorn workers go with it.
+        return subprocess.Popen(
             argv,
             stdin=subprocess.DEVNULL,
             stdout=log,
@@ -123,9 +132,30 @@ def local_server(
             env=env,
             start_new_session=True,
         )
+
+
+@contextlib.contextmanager
+def local_server(
+    data_dir: Path,
+    *,
+    port: int | None = None,
+    workers: int = 2,
+    startup_timeout: float = 90.0,
+    database_url: str = "",
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[LocalServer]:
+    """``weee serve`` on 127.0.0.1 with its SQLite database under ``data_dir`` (or the
+    one at ``database_url``); stopped (SIGTERM, then SIGKILL) when the block ends,
+    whatever happened."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    port = port or free_port()
+    url = f"http://127.0.0.1:{port}"
+    log_path = data_dir / "serve.log"
+    env = server_env(data_dir, database_url, extra_env)
+    process = spawn_serve(port, env, log_path, workers=workers)
     try:
-        wait_healthy(url, timeout=startup_timeout, process=process)
-        yield LocalServer(url, port, data_dir, log_path)
+        wait_healthy(url, timeout=startup_timeout, process=process, log_path=log_path)
+        yield LocalServer(url, port, data_dir, log_path, env)
     finally:
         stop_process_group(process)
 

@@ -1,54 +1,28 @@
 """`weee serve` started for real in a child process (gunicorn, migrations, whitenoise), for
 the tests that talk to it over HTTP (schemathesis, concurrency, PostgreSQL) and for
-benchmarks/server_upload.py; and a throwaway PostgreSQL database to run it on."""
+benchmarks/server_upload.py; and a throwaway PostgreSQL database to run it on. The
+server itself is started and stopped by ``agent.run.localserver`` (as for ``weee demo``)."""
 
 from __future__ import annotations
 
 import contextlib
-import json
-import os
 import shutil
-import socket
-import subprocess
-import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
-import requests
-
-from checks.system import run_command
-
-WEEE = [str(Path(sys.executable).with_name("weee"))]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from agent.run.localserver import LocalServer, local_server
 
 
 @dataclass
-class LiveServer:
-    url: str
-    env: dict[str, str]
-    data_dir: Path
-
-    def manage(self, *args: str, timeout: float = 120) -> str:
-        result = run_command([*WEEE, "manage", *args], timeout=timeout, env=self.env)
-        if not result.ok:
-            raise RuntimeError(f"weee manage {' '.join(args)} failed: {result.stderr_text}")
-        return result.text
-
+class LiveServer(LocalServer):
     def add_bench(self, name: str, public_key_b64: str) -> str:
         key_file = self.data_dir / f"{name}.pub"
         key_file.write_text(public_key_b64 + "\n")
-        out = self.manage("addbench", "--name", name, "--public-key-file", str(key_file))
-        return str(json.loads(out)["token"])
+        return self.register_bench(name, key_file)
 
     def count(self, model: str) -> int:
         """Rows of ``app.Model`` in the server's database."""
@@ -73,45 +47,17 @@ def postgres_database(admin_url: str) -> Iterator[str]:
 
 @contextlib.contextmanager
 def weee_serve(database_url: str | None = None, *, workers: int = 2) -> Iterator[LiveServer]:
+    """``weee serve`` on a free port with a fresh data folder (removed afterwards), on
+    SQLite or on ``database_url``."""
     data_dir = Path(tempfile.mkdtemp(prefix="weee-live-"))
-    env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE",)}
-    env["WEEE_DATA_DIR"] = str(data_dir)
-    env.pop("WEEE_DATABASE_URL", None)
-    if database_url:
-        env["WEEE_DATABASE_URL"] = database_url
-    env["WEEE_LOG_LEVEL"] = "WARNING"
-    port = free_port()
-    log = open(data_dir / "serve.log", "wb")
-    # The server runs for the whole test or benchmark: run_command (which waits for the
-    # exit) does not fit a long-running process, hence Popen here.
-    process = subprocess.Popen(
-        [*WEEE, "serve", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(
-                    f"weee serve exited {process.returncode}:\n"
-                    + (data_dir / "serve.log").read_text(errors="replace")
-                )
-            with contextlib.suppress(requests.ConnectionError):
-                if requests.get(f"{url}/api/v1/health", timeout=2).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError("weee serve did not answer within 60 s")
-            time.sleep(0.2)
-        yield LiveServer(url=url, env=env, data_dir=data_dir)
+        with local_server(
+            data_dir,
+            workers=workers,
+            startup_timeout=60,
+            database_url=database_url or "",
+            extra_env={"WEEE_LOG_LEVEL": "WARNING"},
+        ) as server:
+            yield LiveServer(**vars(server))
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
         shutil.rmtree(data_dir, ignore_errors=True)
