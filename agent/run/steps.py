@@ -301,8 +301,10 @@ def erase(ctx: RunContext) -> StepOutput:
         )
         journal.acknowledge(item)
     explicit = bool(profile.erase.drives)
-    targets = plan_targets(list(profile.erase.drives) or None, options)
-    boot = boot_disks(read_facts())
+    # one lsblk + sysfs read for both the plan and the boot-stick exclusion
+    facts = read_facts()
+    targets = plan_targets(list(profile.erase.drives) or None, options, facts=facts)
+    boot = boot_disks(facts)
     chosen = []
     ctx.excluded = []
     for target in targets:
