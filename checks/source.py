@@ -20,7 +20,7 @@ import logging
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
@@ -238,12 +238,3 @@ class CaptureSource(Source):
 
     def produce(self, key: str, producer: Callable[[], bytes | None]) -> bytes | None:
         return self.read(key)
-
-
-@dataclass
-class SourceInfo:
-    """What the report says about where its facts came from."""
-
-    live: bool
-    capture: str | None = None
-    gaps: list[Gap] = field(default_factory=list)

@@ -61,7 +61,3 @@ def big_lines(text: str, *, ink: str = "█") -> list[str]:
         for i in range(5):
             rows[i] += glyph[i].replace("#", ink) + " "
     return [row.rstrip() for row in rows]
-
-
-def big_width(text: str) -> int:
-    return max(len(line) for line in big_lines(text))

@@ -15,7 +15,6 @@ import re
 import struct
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from agent.blockdev import Disk
 from agent.wipe.methods import (
@@ -140,12 +139,6 @@ def suspend_to_unfreeze(run: Run = run_command, seconds: int = 5) -> bool:
 
 
 # ------------------------------------------------------------------------------ erase
-
-
-@dataclass
-class FirmwareOutcome:
-    method: str
-    note: str
 
 
 def _check(result: CommandResult, what: str) -> None:

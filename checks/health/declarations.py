@@ -253,7 +253,3 @@ CHECKS: list[CheckSpec] = [
         title="kit mouse clicks and moves, sleeve confirmed by the technician",
     ),
 ]
-
-
-def check_ids() -> list[str]:
-    return [c.id for c in CHECKS]

@@ -65,7 +65,3 @@ def ensure_roles(sender: Any = None, **kwargs: Any) -> None:
             if perm is not None:  # absent only mid-migration, before the app's tables
                 wanted.append(perm)
         group.permissions.set(wanted)
-
-
-def has_role(user: Any, role: str) -> bool:
-    return bool(user.is_authenticated and user.groups.filter(name=role).exists())
