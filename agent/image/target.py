@@ -42,6 +42,9 @@ class Target:
     fd: int  # ordinary descriptor: unaligned pieces, fsync
     direct_fd: int | None  # O_DIRECT descriptor, None when unsupported
     direct_failures: list[str] = field(default_factory=list)
+    # Descriptors given up but kept open until close(): other writer/verifier threads
+    # may still be using one, and a closed number could be reused by an unrelated open.
+    retired_fds: list[int] = field(default_factory=list)
 
     @property
     def direct(self) -> bool:
@@ -105,7 +108,7 @@ class Target:
         log.info("%s: O_DIRECT refused (%s), using ordinary I/O", self.path, exc.strerror)
         self.direct_failures.append(str(exc))
         if self.direct_fd is not None:
-            os.close(self.direct_fd)
+            self.retired_fds.append(self.direct_fd)
             self.direct_fd = None
 
     def drop_cache(self, offset: int, length: int) -> None:
@@ -119,10 +122,11 @@ class Target:
             raise ImageError(f"{self.path}: flushing the writes failed: {exc.strerror}") from None
 
     def close(self) -> None:
-        for fd in (self.direct_fd, self.fd):
+        for fd in (self.direct_fd, self.fd, *self.retired_fds):
             if fd is not None:
                 os.close(fd)
         self.direct_fd = None
+        self.retired_fds.clear()
 
 
 def device_size(path: str) -> tuple[bool, int]:
