@@ -101,6 +101,7 @@ def test_probe_without_root_degrades_and_lists_gaps(tmp_path: Path) -> None:
     if os.geteuid() != 0 or shutil.which("setpriv") is None:
         pytest.skip("needs root (to drop to nobody) and setpriv")
     weee = Path(sys.executable).with_name("weee")
+    # subprocess, not run_command: run as nobody from tmp_path (cwd), which run_command cannot set
     proc = subprocess.run(
         [
             "setpriv",

@@ -53,6 +53,8 @@ class Pane:
         self.tmux("new-session", "-d", "-x", str(COLS), "-y", str(ROWS), command)
 
     def tmux(self, *args: str) -> str:
+        # subprocess, not run_command: the tmux server and its pane inherit this
+        # environment (UTF-8 locale, no DISPLAY), which run_command's LC_ALL=C would undo
         done = subprocess.run(
             ["tmux", "-L", self.socket, "-f", "/dev/null", *args],
             env=self.env,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import stat
-import subprocess
 import sys
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from test_record_samples import sample_record, test_key
 
 from agent.cli import main
 from agent.errors import EXIT_FAILED, EXIT_OK, EXIT_REFUSED, EXIT_USAGE
+from checks.system import run_command
 from inventory.benchkeys import default_data_dir, load_bench
 from inventory.signing import b64, raw_public_key, sign_record, signed_file_bytes
 
@@ -138,15 +138,11 @@ def test_verify_json_lists_every_problem(signed: Path) -> None:
 
 def test_weee_verify_runs_as_a_program_without_traceback(signed: Path) -> None:
     signed.write_bytes(signed.read_bytes()[:-40])
-    done = subprocess.run(
-        [str(Path(sys.executable).with_name("weee")), "verify", str(signed)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    done = run_command(
+        [str(Path(sys.executable).with_name("weee")), "verify", str(signed)], timeout=60
     )
     assert done.returncode == EXIT_FAILED
-    assert "not valid JSON" in done.stdout and "Traceback" not in done.stderr
+    assert "not valid JSON" in done.text and "Traceback" not in done.stderr_text
 
 
 def test_bench_seal_signs_and_spools_a_record(data_dir: Path) -> None:

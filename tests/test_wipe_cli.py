@@ -31,6 +31,7 @@ from agent.blockdev import _mount_device, read_facts, underlying_disks
 from agent.commands.wipe import wipe
 from agent.errors import EXIT_INCOMPLETE, EXIT_OK, EXIT_REFUSED
 from agent.wipe.journal import Journal
+from checks.system import run_command
 
 WEEE = str(Path(sys.executable).parent / "weee")
 
@@ -136,6 +137,7 @@ def test_a_killed_run_is_reported_incomplete_by_the_next(
     device = loop_device(128 << 20)
     plant_marker(device, 128 << 20)
     journal = tmp_path / "journal"
+    # Popen, not run_command: the run is killed while it erases
     proc = subprocess.Popen(
         [WEEE, "wipe", device, "--yes", "--passes", "35", "--journal-dir", str(journal)],
         stdout=subprocess.DEVNULL,
@@ -156,26 +158,20 @@ def test_a_killed_run_is_reported_incomplete_by_the_next(
     assert proc.returncode == -signal.SIGKILL
 
     # the next run, even a dry run, says so (and a dry run leaves the entry in place)
-    dry = subprocess.run(
-        [WEEE, "wipe", device, "--dry-run", "--journal-dir", str(journal)],
-        capture_output=True,
-        text=True,
-        timeout=60,
+    dry = run_command(
+        [WEEE, "wipe", device, "--dry-run", "--journal-dir", str(journal)], timeout=60
     )
-    assert dry.returncode == EXIT_INCOMPLETE, dry.stderr
-    assert "INCOMPLETE" in dry.stderr and device in dry.stderr
+    assert dry.returncode == EXIT_INCOMPLETE, dry.stderr_text
+    assert "INCOMPLETE" in dry.stderr_text and device in dry.stderr_text
     [pending] = Journal(journal).interrupted()
     assert pending.report.status == "incomplete"
     assert pending.report.verification.result != "passed"
 
     # a real run reports it in its output, files it, and erases the drive again
-    rerun = subprocess.run(
-        [WEEE, "wipe", device, "--yes", "--json", "--journal-dir", str(journal)],
-        capture_output=True,
-        text=True,
-        timeout=120,
+    rerun = run_command(
+        [WEEE, "wipe", device, "--yes", "--json", "--journal-dir", str(journal)], timeout=120
     )
-    assert rerun.returncode == EXIT_OK, rerun.stderr
+    assert rerun.returncode == EXIT_OK, rerun.stderr_text
     old, new = json.loads(rerun.stdout)
     assert old["status"] == "incomplete" and old["erasure_id"] == pending.report.erasure_id
     assert any("interrupted" in e for e in old["errors"])
@@ -193,6 +189,7 @@ def test_a_stopped_run_leaves_the_erasure_incomplete(
 ) -> None:
     device = loop_device(128 << 20)
     journal = tmp_path / "journal"
+    # Popen, not run_command: the run is signalled while it erases
     proc = subprocess.Popen(
         [WEEE, "wipe", device, "--yes", "--json", "--passes", "35", "--journal-dir", str(journal)],
         stdout=subprocess.PIPE,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import random
 import shutil
-import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -23,6 +22,7 @@ from agent.blockdev import read_facts
 from agent.wipe import Hooks, WipeOptions, erase, plan_targets
 from agent.wipe.engine import sample_locations
 from agent.wipe.journal import Journal
+from checks.system import run_command
 
 sys.path.insert(0, str(Path(__file__).parent / "data" / "wipe" / "scenarios"))
 import dm_error  # a scenario shared with the VM guest, which has no pytest
@@ -35,11 +35,15 @@ needs_losetup = pytest.mark.skipif(shutil.which("losetup") is None, reason="lose
 LoopFactory = Callable[[int], str]
 
 
+def must(argv: list[str], *, input: bytes | None = None, timeout: float = 120.0) -> str:
+    """Run a setup command of the test's own (loop devices, mounts, dm tables); its stdout."""
+    result = run_command(argv, input=input, timeout=timeout)
+    assert result.ok, f"{' '.join(argv)}: {result.error or result.stderr_text}"
+    return result.text
+
+
 def _losetup(*args: str) -> str:
-    # a test helper, not weee code: the test owns these loop devices
-    return subprocess.run(
-        ["losetup", *args], check=True, capture_output=True, text=True
-    ).stdout.strip()
+    return must(["losetup", *args]).strip()
 
 
 def attach_loops(tmp_path: Path) -> Iterator[LoopFactory]:
@@ -58,7 +62,7 @@ def attach_loops(tmp_path: Path) -> Iterator[LoopFactory]:
         yield make
     finally:
         for device in attached:
-            subprocess.run(["losetup", "-d", device], check=False)
+            run_command(["losetup", "-d", device])
 
 
 @pytest.fixture
@@ -207,13 +211,13 @@ def test_mounted_loop_device_is_refused(tmp_path: Path, loop_device: LoopFactory
     if shutil.which("mkfs.ext4") is None:
         pytest.skip("mkfs.ext4 missing")
     device = loop_device(16 << 20)
-    subprocess.run(["mkfs.ext4", "-q", device], check=True)
+    must(["mkfs.ext4", "-q", device])
     mountpoint = tmp_path / "mnt"
     mountpoint.mkdir()
-    subprocess.run(["mount", device, str(mountpoint)], check=True)
+    must(["mount", device, str(mountpoint)])
     try:
         (mountpoint / "donor.txt").write_bytes(MARKER)
-        subprocess.run(["sync"], check=True)
+        must(["sync"])
         [target] = plan_targets([device], options(tmp_path), facts=read_facts())
         assert not target.allowed
         assert any("is mounted" in r and str(mountpoint) in r for r in target.assessment.refusals)
@@ -222,7 +226,7 @@ def test_mounted_loop_device_is_refused(tmp_path: Path, loop_device: LoopFactory
         assert report.passes == []
         assert (mountpoint / "donor.txt").read_bytes() == MARKER
     finally:
-        subprocess.run(["umount", str(mountpoint)], check=False)
+        run_command(["umount", str(mountpoint)])
 
 
 def test_parallel_drives_a_hung_drive_does_not_hold_the_others(
@@ -254,8 +258,8 @@ def test_parallel_drives_a_hung_drive_does_not_hold_the_others(
 def _device_mapper_reason() -> str | None:
     if shutil.which("dmsetup") is None:
         return "dmsetup not installed"
-    probe = subprocess.run(["dmsetup", "version"], capture_output=True, text=True)
-    if probe.returncode != 0 or "Driver version" not in probe.stdout:
+    probe = run_command(["dmsetup", "version"])
+    if not probe.ok or "Driver version" not in probe.text:
         return "this kernel has no device-mapper (dm_mod): the VM test covers real EIO"
     return None
 
@@ -269,13 +273,11 @@ def test_io_error_fails_the_erasure_and_records_its_lbas(
         pytest.skip(reason)
     backing = loop_device(dm_error.SIZE)
     name = f"weee-test-{os.getpid()}"
-    subprocess.run(
-        ["dmsetup", "create", name], input=dm_error.dm_table(backing), text=True, check=True
-    )
+    must(["dmsetup", "create", name], input=dm_error.dm_table(backing).encode())
     try:
         report = dm_error.erase_dm(f"/dev/mapper/{name}", str(tmp_path / "journal"))
     finally:
-        subprocess.run(["dmsetup", "remove", name], check=False)
+        run_command(["dmsetup", "remove", name])
     assert_dm_error_report(report.to_dict())  # type: ignore[attr-defined]
 
 
