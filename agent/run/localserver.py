@@ -62,11 +62,17 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 @dataclass
 class LocalServer:
-    url: str
     port: int
     data_dir: Path
-    log_path: Path
     env: dict[str, str]  # the server's: manage() reaches the same database
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.data_dir / "serve.log"
 
     def manage(self, *args: str, timeout: float = 120.0) -> str:
         """``weee manage ARGS`` against this server's database; its stdout."""
@@ -148,14 +154,13 @@ def local_server(
     one at ``database_url``); stopped (SIGTERM, then SIGKILL) when the block ends,
     whatever happened."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    port = port or free_port()
-    url = f"http://127.0.0.1:{port}"
-    log_path = data_dir / "serve.log"
-    env = server_env(data_dir, database_url, extra_env)
-    process = spawn_serve(port, env, log_path, workers=workers)
+    server = LocalServer(
+        port or free_port(), data_dir, server_env(data_dir, database_url, extra_env)
+    )
+    process = spawn_serve(server.port, server.env, server.log_path, workers=workers)
     try:
-        wait_healthy(url, timeout=startup_timeout, process=process, log_path=log_path)
-        yield LocalServer(url, port, data_dir, log_path, env)
+        wait_healthy(server.url, timeout=startup_timeout, process=process, log_path=server.log_path)
+        yield server
     finally:
         stop_process_group(process)
 
