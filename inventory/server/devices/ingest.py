@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from inventory.record import RecordInvalid, validate_record
@@ -145,6 +145,24 @@ def _duplicate_or_conflict(existing: Record, digest: str, signature: str) -> Ing
     )
 
 
+# Any constant: the key of the PostgreSQL advisory lock that serialises identity matching.
+_IDENTITY_LOCK_KEY = 0x77656565  # "weee"
+
+
+def _serialise_identity_matching() -> None:
+    """Make find-or-create of a laptop one at a time, until the transaction ends.
+
+    Two first runs of one new laptop uploaded at once would otherwise both find nothing
+    and create two laptops with two asset IDs (seen with eight concurrent uploads on
+    PostgreSQL). Matching is fuzzy (serials, MACs, drive serials), so no unique key can
+    catch it; a transaction-scoped advisory lock serialises just this part of an upload.
+    SQLite needs nothing: its IMMEDIATE transactions (settings) already serialise writers.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_IDENTITY_LOCK_KEY])
+
+
 def _store(
     body: bytes,
     record: dict[str, Any],
@@ -155,6 +173,7 @@ def _store(
 ) -> IngestResult:
     warnings: list[str] = []
     facts = identity.facts_of(record)
+    _serialise_identity_matching()
     match = identity.find_device(facts)
     hardware_device = record["hardware"].get("device") or {}
     if match.device is None:
