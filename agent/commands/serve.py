@@ -89,6 +89,11 @@ def serve(bind: str, workers: int | None, no_migrate: bool) -> None:
             self.cfg.set("accesslog", "-")
             self.cfg.set("timeout", 60)
             self.cfg.set("graceful_timeout", 10)
+            # gunicorn 27's control socket is one per user ($HOME/.gunicorn/gunicorn.ctl):
+            # two weee serve at once (the demo beside a running server, tests) would fight
+            # over it, and weee serve has no use for it.
+            if "control_socket_disable" in self.cfg.settings:
+                self.cfg.set("control_socket_disable", True)
 
         def load(self) -> object:
             from inventory.server.wsgi import application
