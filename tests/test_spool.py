@@ -215,16 +215,27 @@ def test_killed_at_random_instants_many_times_never_corrupts(
 ) -> None:
     rng = random.Random(20261126)
     kills = completed_runs = mid_write = 0
+    # The kill instants are drawn within the time one whole spool write takes on this
+    # machine, measured here: a fixed window lets a fast disk finish before most kills.
+    clock = time.monotonic()
+    write_all(tmp_path / "timing", docs)
+    window = time.monotonic() - clock
     root = tmp_path / "spool-0"
     started = time.monotonic()
     for iteration in range(200):
+        ready, tell = os.pipe()
         pid = os.fork()
         if pid == 0:
             try:
+                os.close(ready)
+                os.write(tell, b".")
                 write_all(root, docs)
             finally:
                 os._exit(0)
-        time.sleep(rng.uniform(0, 0.03))
+        os.close(tell)
+        os.read(ready, 1)  # the child is running: fork's own latency is not in the window
+        os.close(ready)
+        time.sleep(rng.uniform(0, window))
         os.kill(pid, signal.SIGKILL)
         _, status = os.waitpid(pid, 0)
         kills += os.WIFSIGNALED(status)
@@ -237,7 +248,8 @@ def test_killed_at_random_instants_many_times_never_corrupts(
     # the figures say the kills really landed inside writes, not after the work was done
     print(
         f"{kills} kills ({mid_write} in the middle of a file), "
-        f"{completed_runs} spools completed, {time.monotonic() - started:.1f} s"
+        f"{completed_runs} spools completed, window {window * 1000:.0f} ms, "
+        f"{time.monotonic() - started:.1f} s"
     )
     assert kills > 150
 

@@ -551,13 +551,27 @@ def test_sync_killed_at_random_instants_still_stores_each_record_once(
     for _ in range(25):
         if not spool.pending():
             break
+        started, tell = os.pipe()
         pid = os.fork()
         if pid == 0:  # the child never returns into pytest
             try:
-                sync_spool(spool, server=server.url, token=token, transport=requests_transport())
+                os.close(started)
+                sync_spool(
+                    spool,
+                    server=server.url,
+                    token=token,
+                    transport=requests_transport(),
+                    progress=lambda line: os.write(tell, b"."),
+                )
             finally:
                 os._exit(0)
-        time.sleep(rng.uniform(0.0, 0.08))
+        os.close(tell)
+        # The kill lands at a random instant after the child has started its first upload,
+        # not after a fixed delay: on a loaded machine a fixed delay may end before the
+        # child even reaches the network, or after it has finished (a kill that tests nothing).
+        os.read(started, 1)
+        os.close(started)
+        time.sleep(rng.uniform(0.0, 0.03))
         os.kill(pid, signal.SIGKILL)
         _, status = os.waitpid(pid, 0)
         kills += os.WIFSIGNALED(status)
