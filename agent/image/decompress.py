@@ -164,7 +164,9 @@ class ZstdStream:
         self._tracker = ZstdFrameTracker()
         self._source = _Tracked(compressed, self._tracker)
         self._reader = zstandard.ZstdDecompressor().stream_reader(
-            self._source,  # type: ignore[arg-type]  # any object with read() will do read_size=READ_SIZE, read_across_frames=True
+            self._source,  # type: ignore[arg-type]  # any object with read() will do
+            read_size=READ_SIZE,
+            read_across_frames=True,
         )
 
     def readinto(self, buffer: memoryview) -> int:
