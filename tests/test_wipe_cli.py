@@ -127,6 +127,12 @@ def test_typed_confirmation_erases_and_reports(tmp_path: Path, loop_device: Loop
     assert doc["media"]["device"] == device and doc["media"]["size_bytes"] == 8 << 20
 
 
+def _pass_started(journal: Path) -> bool:
+    """The run's journal entry shows a pass under way (written atomically: never torn)."""
+    entries = list((journal / "active").glob("*.json"))
+    return bool(entries) and bool(json.loads(entries[0].read_text())["report"]["passes"])
+
+
 @pytest.mark.root
 @needs_root
 @needs_losetup
@@ -145,13 +151,10 @@ def test_a_killed_run_is_reported_incomplete_by_the_next(
     )
     try:
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            entries = list((journal / "active").glob("*.json"))
-            if entries and json.loads(entries[0].read_text())["report"]["passes"]:
-                break
+        while not _pass_started(journal):
+            if time.monotonic() > deadline:
+                pytest.fail("the erasure never started")
             time.sleep(0.01)
-        else:
-            pytest.fail("the erasure never started")
         os.kill(proc.pid, signal.SIGKILL)  # no chance to clean up, like a power cut
     finally:
         proc.wait(timeout=30)
@@ -189,17 +192,23 @@ def test_a_stopped_run_leaves_the_erasure_incomplete(
 ) -> None:
     device = loop_device(128 << 20)
     journal = tmp_path / "journal"
-    # Popen, not run_command: the run is signalled while it erases
+    # Popen, not run_command: the run is signalled while it erases. env restores the
+    # default Ctrl-C whatever this test inherited: a test run started in the background
+    # of a shell (nohup, CI wrappers) ignores SIGINT, its children too, and the erasure
+    # would then run to its end (env execs weee: proc.pid is weee's).
     proc = subprocess.Popen(
-        [WEEE, "wipe", device, "--yes", "--json", "--passes", "35", "--journal-dir", str(journal)],
+        ["env", "--default-signal=INT", WEEE, "wipe", device, "--yes", "--json",
+         "--passes", "35", "--journal-dir", str(journal)],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
-    )
+    )  # fmt: skip
+    # the signal lands once the journal shows a pass under way, not after a fixed pause
+    # that a loaded machine may spend before the erasure (or a fast one after it)
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not list((journal / "active").glob("*.json")):
+    while not _pass_started(journal):
+        assert time.monotonic() < deadline, "the erasure never started"
         time.sleep(0.01)
-    time.sleep(0.3)
     proc.send_signal(signum)
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == EXIT_INCOMPLETE
