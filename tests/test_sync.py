@@ -544,7 +544,16 @@ def test_sync_killed_at_random_instants_still_stores_each_record_once(
     server: Server, registered: tuple[Path, str], bench_dir: Path
 ) -> None:
     token = registered[1]
-    docs = laptop_records(load_bench(bench_dir), 8)
+    bench = load_bench(bench_dir)
+    # The kill instants are drawn within the time one record's upload takes on this
+    # machine, measured here (a record of its own): a fixed window is too short for a
+    # loaded machine or too long for a fast one, where the child would finish first.
+    timing = Spool(bench_dir / "timing-spool")
+    timing.add(laptop_records(bench, 1)[0])
+    clock = time.monotonic()
+    sync_spool(timing, server=server.url, token=token, transport=requests_transport())
+    window = time.monotonic() - clock
+    docs = laptop_records(bench, 8)
     spool = spool_of(bench_dir, docs)
     rng = random.Random(6)
     kills = 0
@@ -556,26 +565,30 @@ def test_sync_killed_at_random_instants_still_stores_each_record_once(
         if pid == 0:  # the child never returns into pytest
             try:
                 os.close(started)
+
+                def told(_line: str, fd: int = tell) -> None:
+                    os.write(fd, b".")  # the parent keeps the pipe open until the end
+
                 sync_spool(
                     spool,
                     server=server.url,
                     token=token,
                     transport=requests_transport(),
-                    progress=lambda line: os.write(tell, b"."),
+                    progress=told,
                 )
             finally:
                 os._exit(0)
         os.close(tell)
-        # The kill lands at a random instant after the child has started its first upload,
-        # not after a fixed delay: on a loaded machine a fixed delay may end before the
-        # child even reaches the network, or after it has finished (a kill that tests nothing).
+        # The kill lands at a random instant after the child has started its first
+        # upload (its first progress line), not after a fixed delay from the fork.
         os.read(started, 1)
-        os.close(started)
-        time.sleep(rng.uniform(0.0, 0.03))
+        time.sleep(rng.uniform(0.0, window))
         os.kill(pid, signal.SIGKILL)
         _, status = os.waitpid(pid, 0)
+        os.close(started)
         kills += os.WIFSIGNALED(status)
     result = sync_spool(spool, server=server.url, token=token, transport=requests_transport())
+    print(f"{kills} kills, window {window * 1000:.0f} ms")
     assert kills >= 3 and not spool.pending()
     assert len(result.stored) + len(result.duplicates) <= len(docs)
     assert_stored_once_in_order(server, token, spool, docs)
@@ -616,28 +629,53 @@ def test_concurrent_syncs_on_postgresql_store_each_record_once_in_order(
         docs = laptop_records(bench, 10)
         spool = spool_of(bench_dir, docs)
         proxy = FaultyProxy(own.port, {3: "502", 7: "reset", 11: "lose-answer", 15: "502"})
+        # A start gate makes the race certain, not a matter of speed: each uploader takes
+        # its list of pending records, says so (its first progress line) and waits until
+        # all three have theirs. Without it, on a loaded machine one uploader could send
+        # the whole spool before another even looked, and nothing would race.
+        ready_r, ready_w = os.pipe()
+        go_r, go_w = os.pipe()
         children = []
         for _ in range(3):
             pid = os.fork()
             if pid == 0:  # the child never returns into pytest
                 code = 1
                 try:
+                    os.close(ready_r)
+                    os.close(go_w)
+                    gated: list[str] = []
+
+                    def at_start(line: str, gated: list[str] = gated) -> None:
+                        if not gated:
+                            gated.append(line)
+                            os.write(ready_w, b".")
+                            os.read(go_r, 1)  # end of file: every uploader is ready
+
                     sync_spool(
                         spool,
                         server=proxy.url,
                         token=token,
                         transport=requests_transport(),
                         sleep=lambda s: time.sleep(s / 10),
+                        progress=at_start,
                     )
-                    code = 0
+                    code = 0 if gated and gated[0].startswith("[1/10]") else 2
                 finally:
                     os._exit(code)
             children.append(pid)
+        os.close(ready_w)
+        os.close(go_r)
+        ready = b""
+        while len(ready) < 3 and (more := os.read(ready_r, 3)):
+            ready += more
+        os.close(go_w)  # go
+        os.close(ready_r)
         statuses = [os.waitpid(pid, 0)[1] for pid in children]
         proxy.close()
         assert all(os.WIFEXITED(s) and os.WEXITSTATUS(s) == 0 for s in statuses)
         answers = [status for _, _, status in proxy.log]
-        assert answers.count("201") == 10 and answers.count("200") >= 3  # the race happened
+        # the race happened: each uploader sent all ten, the server stored each once
+        assert answers.count("201") == 10 and answers.count("200") >= 20
         assert not spool.pending()
         assert_stored_once_in_order(own, token, spool, docs)
     finally:
