@@ -80,13 +80,15 @@ class Pane:
         self.tmux("send-keys", "-t", "0", "-H", *(f"{b:02x}" for b in seq))
         time.sleep(0.02)
 
-    def screen(self) -> str:
-        return self.tmux("capture-pane", "-p", "-t", "0")
+    def screen(self, colours: bool = False) -> str:
+        return self.tmux("capture-pane", "-p", *(["-e"] if colours else []), "-t", "0")
 
-    def wait_for(self, needle: str, timeout: float = 20) -> str:
+    # Generous deadlines: polling returns as soon as the screen shows the text, and a
+    # loaded CI machine may take many seconds to start weee check.
+    def wait_for(self, needle: str, timeout: float = 60, colours: bool = False) -> str:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            screen = self.screen()
+            screen = self.screen(colours)
             if needle in screen:
                 return screen
             if self.rc.exists():
@@ -99,7 +101,7 @@ class Pane:
     def _err(self) -> str:
         return self.err.read_text() if self.err.exists() else ""
 
-    def result(self, timeout: float = 30) -> dict[str, Any]:
+    def result(self, timeout: float = 90) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while not self.rc.exists() and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -172,9 +174,14 @@ def press_keyboard(p: Pane, skip: set[str], layout: str = "us") -> None:
             else:
                 named = [t for t in key.accepts if t in TMUX_NAMES]
                 token = named[0] if named else key.label
-                if token in TMUX_NAMES:
-                    # a lone Escape needs a pause, or the next key reads as Alt+key
-                    p.keys(TMUX_NAMES[token], pause=0.3 if token == "ESC" else 0.05)
+                if token == "ESC":
+                    # a lone Escape must reach the check alone, or Escape and the next
+                    # key read as Alt+key: the next key goes once Esc is lit (green, as
+                    # tmux reports it), not after a pause a loaded machine may outlast
+                    p.keys(TMUX_NAMES[token])
+                    p.wait_for(f"\x1b[42m {key.label} ", colours=True)
+                elif token in TMUX_NAMES:
+                    p.keys(TMUX_NAMES[token])
                 else:
                     p.text(key.label)
 
