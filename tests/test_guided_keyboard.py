@@ -49,7 +49,8 @@ class PtyScreen:
     def screen(self) -> bytes:
         return b"".join(self.shown)
 
-    def wait_for(self, needle: bytes, timeout: float = 10) -> None:
+    def wait_for(self, needle: bytes, timeout: float = 60) -> None:
+        # generous: polling returns as soon as the text shows; a loaded machine is slow
         deadline = time.monotonic() + timeout
         while needle not in self.screen():
             assert time.monotonic() < deadline, f"{needle!r} never shown"
