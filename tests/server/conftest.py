@@ -7,7 +7,9 @@ of scripts/services/postgres.sh. A developer's own WEEE_DATABASE_URL is never us
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,6 +31,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 django.setup()
 
 from django.conf import settings  # noqa: E402
+
+# the data folder goes when the run ends (every run used to leave one behind in /tmp)
+atexit.register(shutil.rmtree, os.environ["WEEE_DATA_DIR"], ignore_errors=True)
 
 # PBKDF2 at its production cost takes ~0.3 s per user created; the tests create many
 settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
