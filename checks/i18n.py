@@ -59,6 +59,17 @@ class Msg:
         return {lang: self.render(lang) for lang in LANGS}
 
 
+@dataclass(frozen=True)
+class Rendered(Msg):
+    """A message read back already rendered in every language (a journalled check result):
+    its parameters are gone, its sentences are kept."""
+
+    texts: Mapping[str, str] = field(default_factory=dict)
+
+    def render(self, lang: Lang) -> str:
+        return self.texts.get(lang) or self.texts.get("en") or self.id
+
+
 def msg(id: str, **params: Any) -> Msg:
     if id not in MESSAGES:
         raise KeyError(f"no message {id!r} in the catalogue")
@@ -579,4 +590,224 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "en": "Not checked: {checks}.",
         "fr": "Non vérifié : {checks}.",
     },
+    # --- bench run (agent.run): the technician's screen and the run's log ---
+    "run.step.probe": {"en": "Hardware inventory", "fr": "Inventaire du matériel"},
+    "run.step.checks": {"en": "Automatic checks", "fr": "Contrôles automatiques"},
+    "run.step.guided": {"en": "Guided checks", "fr": "Contrôles guidés"},
+    "run.step.erase": {"en": "Data erasure", "fr": "Effacement des données"},
+    "run.step.image": {"en": "System image", "fr": "Image système"},
+    "run.step.record": {"en": "Signed record", "fr": "Fiche signée"},
+    "run.step.spool": {"en": "Saved on the stick", "fr": "Enregistrée sur la clé"},
+    "run.step.sync": {"en": "Programme database", "fr": "Base du programme"},
+    "run.step.label": {"en": "Asset label", "fr": "Étiquette"},
+    "run.status.pending": {"en": "waiting", "fr": "en attente"},
+    "run.status.running": {"en": "running", "fr": "en cours"},
+    "run.status.done": {"en": "done", "fr": "fait"},
+    "run.status.failed": {"en": "FAILED", "fr": "ÉCHEC"},
+    "run.status.skipped": {"en": "skipped", "fr": "sauté"},
+    "run.verdict.certified": {"en": "READY: CERTIFIED", "fr": "PRÊT : CERTIFIÉ"},
+    "run.verdict.recycling": {"en": "PARTS: RECYCLING", "fr": "PIÈCES : RECYCLAGE"},
+    "run.verdict.maintenance": {"en": "MAINTENANCE DONE", "fr": "MAINTENANCE FAITE"},
+    "run.verdict.failed": {"en": "NOT CERTIFIED", "fr": "NON CERTIFIÉ"},
+    "run.verdict.interrupted": {"en": "INTERRUPTED", "fr": "INTERROMPU"},
+    "run.screen.title": {
+        "en": "weee · refurbishment bench",
+        "fr": "weee · banc de reconditionnement",
+    },
+    "run.screen.laptop": {"en": "laptop", "fr": "ordinateur"},
+    "run.screen.asset": {"en": "ASSET ID", "fr": "N° D'INVENTAIRE"},
+    "run.screen.pending_sync": {
+        "en": "asset ID after sync (record kept on the stick)",
+        "fr": "n° d'inventaire après synchronisation (fiche gardée sur la clé)",
+    },
+    "run.screen.record": {"en": "Record", "fr": "Fiche"},
+    "run.screen.label": {"en": "Label", "fr": "Étiquette"},
+    "run.fact.manufacturer": {"en": "Manufacturer", "fr": "Fabricant"},
+    "run.fact.model": {"en": "Model", "fr": "Modèle"},
+    "run.fact.serial": {"en": "Serial", "fr": "N° de série"},
+    "run.fact.chassis": {"en": "Chassis", "fr": "Boîtier"},
+    "run.fact.device_id": {"en": "Device ID", "fr": "Identifiant"},
+    "run.fact.cpu": {"en": "CPU", "fr": "Processeur"},
+    "run.fact.memory": {"en": "Memory", "fr": "Mémoire"},
+    "run.fact.storage": {"en": "Storage", "fr": "Stockage"},
+    # the one-line log (serial console, --screen plain); English keeps the step ids
+    "run.log.laptop": {"en": "laptop: {facts}", "fr": "ordinateur : {facts}"},
+    "run.log.steps": {"en": "steps: {steps}", "fr": "étapes : {steps}"},
+    "run.log.started": {"en": "{step}: started ({name})", "fr": "{name} : commencé"},
+    "run.log.progress": {"en": "{step}:{progress}", "fr": "{name} :{progress}"},
+    "run.log.finished": {"en": "{step}: {status}", "fr": "{name} : {status}"},
+    "run.log.eta": {"en": "ETA {eta}", "fr": "reste {eta}"},
+    "run.log.warning": {"en": "WARNING: {text}", "fr": "ATTENTION : {text}"},
+    "run.log.error": {"en": "ERROR: {text}", "fr": "ERREUR : {text}"},
+    "run.log.verdict": {"en": "VERDICT: {verdict} ({words})", "fr": "VERDICT : {words}"},
+    "run.log.asset": {"en": "asset ID: {asset}", "fr": "n° d'inventaire : {asset}"},
+    "run.log.record": {"en": "record: {path}", "fr": "fiche : {path}"},
+    "run.log.label": {"en": "label: {path}", "fr": "étiquette : {path}"},
+    # runner
+    "run.resuming": {
+        "en": "resuming run {run_id} (started {started}, boot {boot})",
+        "fr": "reprise de l'exécution {run_id} (commencée le {started}, démarrage n° {boot})",
+    },
+    "run.other_laptop": {
+        "en": "this is another laptop ({device_id}) than the unfinished run's ({previous}): that run is archived, a new one starts",
+        "fr": "cet ordinateur ({device_id}) n'est pas celui de l'exécution inachevée ({previous}) : elle est archivée, une nouvelle commence",
+    },
+    "run.interrupted": {
+        "en": "interrupted: the run resumes at this step next time",
+        "fr": "interrompu : l'exécution reprendra à cette étape la prochaine fois",
+    },
+    "run.reason.step": {"en": "{step}: {summary}", "fr": "{step} : {summary}"},
+    "run.reason.incomplete_erasure": {
+        "en": "erasure of {device} started {started} was INCOMPLETE (interrupted) and was redone",
+        "fr": "l'effacement de {device} commencé le {started} était INCOMPLET (interrompu) et a été refait",
+    },
+    "run.reason.sync": {"en": "sync: {error}", "fr": "synchronisation : {error}"},
+    "run.reason.no_record": {"en": "no record was produced", "fr": "aucune fiche n'a été produite"},
+    "run.reason.parts": {
+        "en": "graded parts: routed to recycling (policy)",
+        "fr": "classé pièces : envoyé au recyclage (politique du programme)",
+    },
+    "run.reason.no_erasure": {
+        "en": "the record holds no erasure",
+        "fr": "la fiche ne contient aucun effacement",
+    },
+    "run.reason.erasure": {
+        "en": "erasures[{index}] ({device}) is '{status}'",
+        "fr": "l'effacement n° {number} ({device}) est « {status_word} »",
+    },
+    "run.reason.no_image": {
+        "en": "the record holds no image result",
+        "fr": "la fiche ne contient aucun résultat d'image",
+    },
+    "run.reason.image": {"en": "the image is '{status}'", "fr": "l'image est « {status_word} »"},
+    "run.reason.all_certified": {
+        "en": "every erasure is certified and the image verified",
+        "fr": "chaque effacement est certifié et l'image vérifiée",
+    },
+    # step summaries and messages
+    "run.probe.summary": {
+        "en": "{model}, id {device_id}, {gaps} gap(s)",
+        "fr": "{model}, identifiant {device_id}, {gaps} information(s) manquante(s)",
+    },
+    "run.probe.unknown_model": {"en": "unknown model", "fr": "modèle inconnu"},
+    "run.probe.no_id": {"en": "none", "fr": "aucun"},
+    "run.checks.summary": {"en": "grade {grade}: {counts}", "fr": "note {grade} : {counts}"},
+    "run.checks.grade.parts": {"en": "parts", "fr": "pièces"},
+    "run.checks.count.pass": {"en": "{n} pass", "fr": "{n} réussi(s)"},
+    "run.checks.count.warn": {"en": "{n} warn", "fr": "{n} avertissement(s)"},
+    "run.checks.count.fail": {"en": "{n} fail", "fr": "{n} échec(s)"},
+    "run.checks.count.skip": {"en": "{n} skip", "fr": "{n} ignoré(s)"},
+    "run.checks.running": {"en": "{done}/{total} {check}", "fr": "{done}/{total} {check}"},
+    "run.checks.result": {"en": "{check}: {status}", "fr": "{check} : {status}"},
+    "run.check_status.pass": {"en": "pass", "fr": "réussi"},
+    "run.check_status.warn": {"en": "warn", "fr": "avertissement"},
+    "run.check_status.fail": {"en": "fail", "fr": "échec"},
+    "run.check_status.skip": {"en": "skip", "fr": "ignoré"},
+    "run.guided.unattended": {"en": "unattended run", "fr": "exécution sans surveillance"},
+    "run.guided.no_terminal": {
+        "en": "no terminal for the guided checks",
+        "fr": "pas de terminal pour les contrôles guidés",
+    },
+    "run.erase.maintenance": {
+        "en": "maintenance: nothing is erased",
+        "fr": "maintenance : rien n'est effacé",
+    },
+    "run.erase.incomplete": {
+        "en": "INCOMPLETE: the erasure of {device} ({serial}) started {started} was interrupted (last update {last}): erasing it again",
+        "fr": "INCOMPLET : l'effacement de {device} ({serial}) commencé le {started} a été interrompu (dernière mise à jour {last}) : il est refait",
+    },
+    "run.erase.target": {
+        "en": "{device} ({what}, {gb} GB) with {method}",
+        "fr": "{device} ({what}, {gb} Go) avec {method}",
+    },
+    "run.erase.refused": {"en": "refused", "fr": "refusé"},
+    "run.erase.not_confirmed": {
+        "en": "not confirmed: nothing erased (weee run --yes, or name the drives in the profile, erases without asking: the bench stick does)",
+        "fr": "non confirmé : rien n'est effacé (weee run --yes, ou les disques nommés dans le profil, efface sans demander : c'est ce que fait la clé du banc)",
+    },
+    "run.erase.erasing": {"en": "erasing {target}", "fr": "effacement de {target}"},
+    "run.erase.none": {
+        "en": "no drive to erase was found",
+        "fr": "aucun disque à effacer n'a été trouvé",
+    },
+    "run.erase.drive": {"en": "{device} {status}", "fr": "{device} {status}"},
+    "run.erase.confirm_title": {
+        "en": "weee run is about to ERASE, for good:",
+        "fr": "weee run va EFFACER, définitivement :",
+    },
+    "run.erase.confirm_prompt": {"en": "Type ERASE to go on", "fr": "Tapez ERASE pour continuer"},
+    "run.erasure.certified": {"en": "certified", "fr": "certifié"},
+    "run.erasure.failed": {"en": "failed", "fr": "échoué"},
+    "run.erasure.incomplete": {"en": "incomplete", "fr": "incomplet"},
+    "run.erasure.refused": {"en": "refused", "fr": "refusé"},
+    "run.erasure.skipped": {"en": "skipped", "fr": "ignoré"},
+    "run.erasure.verified": {"en": "verified", "fr": "vérifiée"},
+    "run.phase.pass": {"en": "pass {n}", "fr": "passe {n}"},
+    "run.phase.verify": {"en": "verify", "fr": "vérification"},
+    "run.phase.firmware": {"en": "firmware", "fr": "micrologiciel"},
+    "run.phase.done": {"en": "done", "fr": "terminé"},
+    "run.phase.write": {"en": "write", "fr": "écriture"},
+    "run.image.maintenance": {"en": "maintenance", "fr": "maintenance"},
+    "run.image.parts": {"en": "graded parts: no image", "fr": "classé pièces : pas d'image"},
+    "run.image.no_source": {
+        "en": "no image source in the bench profile",
+        "fr": "aucune image système dans le profil du banc",
+    },
+    "run.image.no_target": {
+        "en": "no erased drive to write the image to",
+        "fr": "aucun disque effacé où écrire l'image",
+    },
+    "run.image.not_certified": {
+        "en": "{device} was not certified erased: no image",
+        "fr": "l'effacement de {device} n'est pas certifié : pas d'image",
+    },
+    "run.image.writing": {
+        "en": "writing {source} to {device}",
+        "fr": "écriture de {source} sur {device}",
+    },
+    "run.image.verified": {
+        "en": "{device}: {verification} verified",
+        "fr": "{device} : vérifiée ({verification})",
+    },
+    "run.image.failed": {"en": "{device}: {error}", "fr": "{device} : {error}"},
+    "run.bench.new_key": {
+        "en": "new bench key {key_id} in {path}",
+        "fr": "nouvelle clé du banc {key_id} dans {path}",
+    },
+    "run.record.no_identity": {
+        "en": "no stable identity found: recorded as {device_id}",
+        "fr": "aucune identité stable trouvée : enregistré comme {device_id}",
+    },
+    "run.record.invalid": {
+        "en": "the record would be invalid: {error}",
+        "fr": "la fiche serait invalide : {error}",
+    },
+    "run.record.summary": {
+        "en": "{kind} record {record_id} signed, {certified}",
+        "fr": "fiche de {kind} {record_id} signée, {certified}",
+    },
+    "run.record.kind.refurbishment": {"en": "refurbishment", "fr": "reconditionnement"},
+    "run.record.kind.maintenance": {"en": "maintenance", "fr": "maintenance"},
+    "run.record.kind.recycling": {"en": "recycling", "fr": "recyclage"},
+    "run.record.certified": {"en": "certified", "fr": "certifiée"},
+    "run.record.not_certified": {"en": "not certified: {reason}", "fr": "non certifiée : {reason}"},
+    "run.sync.no_server": {
+        "en": "no server configured: the record waits in the spool",
+        "fr": "aucun serveur configuré : la fiche attend sur la clé",
+    },
+    "run.sync.kept": {
+        "en": "not sent, kept in the spool: {error}",
+        "fr": "non envoyée, gardée sur la clé : {error}",
+    },
+    "run.sync.rejected": {
+        "en": "the server did not store the record: {error}",
+        "fr": "le serveur n'a pas enregistré la fiche : {error}",
+    },
+    "run.sync.not_accepted": {"en": "not accepted", "fr": "non acceptée"},
+    "run.sync.sent": {
+        "en": "{status} on {server}, asset {asset_id}",
+        "fr": "{status} sur {server}, n° d'inventaire {asset_id}",
+    },
+    "run.sync.status.stored": {"en": "stored", "fr": "enregistrée"},
+    "run.sync.status.duplicate": {"en": "duplicate", "fr": "déjà enregistrée"},
 }

@@ -213,7 +213,7 @@ def test_a_failed_erasure_is_a_failed_verdict_not_a_crash(tmp_path: Path) -> Non
     outcome = _run(tmp_path, fake, unattended=True)
     assert outcome.verdict.verdict == "failed"
     assert outcome.verdict.exit_code == EXIT_FAILED
-    assert any(r.startswith("erase:") for r in outcome.verdict.reasons)
+    assert any(r.startswith("Data erasure:") for r in outcome.verdict.reasons)
     assert fake.calls[-1] == "label"  # the record and the label still happen
 
 

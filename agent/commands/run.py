@@ -96,7 +96,7 @@ def run(
             unattended=unattended,
             maintenance_ticket=maintenance.strip() if maintenance else None,
             assume_yes=assume_yes,
-            confirm_erase=None if unattended else _confirmer(view),
+            confirm_erase=None if unattended else _confirmer(view, language),
         )
     except OSError as exc:
         raise WeeeError(f"the run journal cannot be written: {exc}") from None
@@ -109,17 +109,21 @@ def run(
         sys.exit(outcome.verdict.exit_code)
 
 
-def _confirmer(view: RunView) -> Callable[[list[str]], bool] | None:
+def _confirmer(view: RunView, lang: Lang) -> Callable[[list[str]], bool] | None:
     """Ask the technician to type ERASE before every internal drive is erased."""
+    from checks.i18n import t
+
     if not sys.stdin.isatty():
         return None
 
     def confirm(drives: list[str]) -> bool:
         with view.suspended():
-            click.echo("weee run is about to ERASE, for good:")
+            click.echo(t("run.erase.confirm_title", lang))
             for line in drives:
                 click.echo(f"  {line}")
-            answer = click.prompt("Type ERASE to go on", default="", show_default=False)
+            answer = click.prompt(
+                t("run.erase.confirm_prompt", lang), default="", show_default=False
+            )
         return bool(answer.strip() == "ERASE")
 
     return confirm

@@ -20,7 +20,7 @@ from agent.run import steps as steps_module
 from agent.run.journal import RunJournal, RunState
 from agent.run.profile import Profile
 from agent.run.steps import RunContext, StepAborted, StepOutput
-from agent.run.view import RunView, Verdict
+from agent.run.view import RunView, Verdict, step_name
 from agent.wipe.report import now_iso
 from checks.i18n import Lang
 
@@ -97,7 +97,7 @@ def run_bench(
     if state is not None and state.ended_at is None and state.mode == mode:
         state.boots += 1
         view.message(
-            f"resuming run {state.run_id} (started {state.started_at}, boot {state.boots})"
+            ctx.say("run.resuming", run_id=state.run_id, started=state.started_at, boot=state.boots)
         )
     else:
         if state is not None:
@@ -119,8 +119,7 @@ def run_bench(
                 device_id = (ctx.hardware or {}).get("device", {}).get("device_id")
                 if state.device_id is not None and device_id != state.device_id:
                     view.message(
-                        f"this is another laptop ({device_id}) than the unfinished run's "
-                        f"({state.device_id}): that run is archived, a new one starts",
+                        ctx.say("run.other_laptop", device_id=device_id, previous=state.device_id),
                         level="warning",
                     )
                     journal.archive(state, reason=f"abandoned: laptop {device_id} came next")
@@ -138,7 +137,7 @@ def run_bench(
     except KeyboardInterrupt:
         interrupted = True
         ctx.stop.set()
-        view.message("interrupted: the run resumes at this step next time", level="warning")
+        view.message(ctx.say("run.interrupted"), level="warning")
 
     verdict = compute_verdict(ctx, state, interrupted=interrupted)
     archived: Path | None = None
@@ -192,21 +191,25 @@ def compute_verdict(ctx: RunContext, state: RunState, *, interrupted: bool) -> V
     reasons: list[str] = []
     for name, step_state in state.steps.items():
         if step_state.status == "failed":
-            reasons.append(f"{name}: {step_state.summary}")
+            step = step_name(name, ctx.lang)
+            reasons.append(ctx.say("run.reason.step", step=step, summary=step_state.summary))
     for doc in ctx.interrupted_erasures:
         reasons.append(
-            f"erasure of {doc['media']['device']} started {doc['started_at']} was INCOMPLETE "
-            "(interrupted) and was redone"
+            ctx.say(
+                "run.reason.incomplete_erasure",
+                device=doc["media"]["device"],
+                started=doc["started_at"],
+            )
         )
     sync_state = (ctx.sync or {}).get("state")
     if sync_state in ("offline", "config", "rejected"):
-        reasons.append(f"sync: {ctx.sync.get('error') if ctx.sync else ''}")
+        reasons.append(ctx.say("run.reason.sync", error=ctx.sync.get("error") if ctx.sync else ""))
     if interrupted:
         kind, code = "interrupted", EXIT_INCOMPLETE
     elif record is None:
         kind, code = "failed", EXIT_FAILED
         if not reasons:
-            reasons.append("no record was produced")
+            reasons.append(ctx.say("run.reason.no_record"))
     elif ctx.route == "maintenance":
         kind, code = "maintenance", EXIT_OK
     elif ctx.route == "recycle":
@@ -214,14 +217,12 @@ def compute_verdict(ctx: RunContext, state: RunState, *, interrupted: bool) -> V
             e["status"] == "certified" for e in record["erasures"]
         )
         kind, code = ("recycling", EXIT_OK) if erased else ("failed", EXIT_FAILED)
-        reasons.insert(0, "graded parts: routed to recycling (policy)")
+        reasons.insert(0, ctx.say("run.reason.parts"))
     elif record["certified"]:
         kind, code = "certified", EXIT_OK
     else:
-        from inventory.record import certified_reason
-
         kind, code = "failed", EXIT_FAILED
-        reasons.insert(0, certified_reason(record))
+        reasons.insert(0, steps_module.not_certified_reason(record).render(ctx.lang))
     return Verdict(
         verdict=kind,
         exit_code=code,

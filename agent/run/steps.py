@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from agent.run.profile import Profile
 from agent.run.view import RunView
-from checks.i18n import Lang
+from checks.i18n import MESSAGES, Lang, Msg, msg, t
 
 if TYPE_CHECKING:
     from checks.health import CheckOutcome
@@ -100,11 +100,15 @@ class RunContext:
     def record(self) -> dict[str, Any] | None:
         return self.signed["record"] if self.signed else None
 
+    def say(self, id: str, **params: Any) -> str:
+        """A ``run.*`` message of ``checks.i18n`` in the run's language."""
+        return t(id, self.lang, **params)
+
 
 # --- probe -------------------------------------------------------------------------------
 
 
-def identity_facts(hardware: dict[str, Any]) -> dict[str, Any]:
+def identity_facts(hardware: dict[str, Any], lang: Lang = "en") -> dict[str, Any]:
     device = hardware.get("device") or {}
     cpu = hardware.get("cpu") or {}
     memory = hardware.get("memory") or {}
@@ -116,7 +120,9 @@ def identity_facts(hardware: dict[str, Any]) -> dict[str, Any]:
         "chassis": device.get("chassis"),
         "device_id": device.get("device_id"),
         "cpu": cpu.get("model"),
-        "memory": f"{total / 2**30:.0f} GiB" if isinstance(total, int) else None,
+        "memory": f"{total / 2**30:.0f} {'Gio' if lang == 'fr' else 'GiB'}"
+        if isinstance(total, int)
+        else None,
         "storage": ", ".join(
             f"{d.get('name')} {d.get('model') or ''} {d.get('serial') or ''}".strip()
             for d in hardware.get("storage") or []
@@ -130,13 +136,17 @@ def probe(ctx: RunContext) -> StepOutput:
     ctx.source = ctx.source_factory()
     ctx.report = build_report(ctx.source)
     ctx.hardware = ctx.report.to_dict()
-    facts = identity_facts(ctx.hardware)
+    facts = identity_facts(ctx.hardware, ctx.lang)
     ctx.view.identity(facts)
     model = " ".join(str(facts[k]) for k in ("manufacturer", "model") if facts.get(k))
     gaps = len(ctx.hardware.get("gaps") or [])
-    return StepOutput(
-        "done", f"{model or 'unknown model'}, id {facts.get('device_id')}, {gaps} gap(s)"
+    summary = ctx.say(
+        "run.probe.summary",
+        model=model or msg("run.probe.unknown_model"),
+        device_id=facts.get("device_id") or msg("run.probe.no_id"),
+        gaps=gaps,
     )
+    return StepOutput("done", summary)
 
 
 # --- checks ------------------------------------------------------------------------------
@@ -148,29 +158,105 @@ def _policy(ctx: RunContext) -> Any:
     return load_policy(ctx.profile.policy.file or None)
 
 
+class _ChecksProgress:
+    """The checks step's bar: checks done over checks planned, the ETA from their
+    declared durations, and what runs now. The checks' own progress sentences are
+    English only (checks.health.cpu, .memory, .storage): shown in an English run."""
+
+    def __init__(self, ctx: RunContext) -> None:
+        self.ctx = ctx
+        self.planned: dict[str, float] = {}
+        self.finished: set[str] = set()
+        self.current = ""
+        self.started = time.monotonic()
+
+    def plan(self, planned: list[Any]) -> None:
+        self.planned = {p.id: 0.0 if p.skip else p.spec.estimated_s for p in planned}
+
+    def _show(self, detail: str) -> None:
+        total = sum(self.planned.values())
+        done = sum(s for i, s in self.planned.items() if i in self.finished)
+        left = total - done
+        line = self.ctx.say(
+            "run.checks.running",
+            done=len(self.finished),
+            total=len(self.planned),
+            check=detail,
+        )
+        self.ctx.view.step_progress(
+            "checks", done / total if total else None, left if total else None, line
+        )
+
+    def on_start(self, planned: Any) -> None:
+        self.current = planned.id
+        self._show(self.current)
+
+    def on_result(self, result: Any) -> None:
+        self.finished.add(result.id)
+        status = msg(f"run.check_status.{result.status}")
+        self._show(self.ctx.say("run.checks.result", check=result.id, status=status))
+
+    def progress(self, text: str) -> None:
+        if self.ctx.lang == "en":
+            self._show(f"{self.current}: {text}")
+
+
 def _run_automatic(ctx: RunContext, *, everything: bool) -> CheckOutcome:
     from checks.health import CHECKS, run_health_checks
+    from checks.health.runner import plan_checks
 
     assert ctx.report is not None and ctx.source is not None
     specs = list(CHECKS) if everything else [c for c in CHECKS if not c.interactive]
+    shown = _ChecksProgress(ctx)
+    policy = _policy(ctx)
+
+    def on_start(planned: Any) -> None:
+        if not shown.planned:
+            # the runner's own plan, made again (it is pure) to know the whole in advance
+            shown.plan(plan_checks(specs, _plan_context(ctx, policy, specs)))
+        shown.on_start(planned)
+
     return run_health_checks(
         ctx.report,
         ctx.source,
-        _policy(ctx),
+        policy,
         unattended=True,
         lang=ctx.lang,
         specs=specs,
-        progress=lambda text: ctx.view.step_progress("checks", None, None, text),
-        on_result=lambda r: ctx.view.step_progress("checks", None, None, f"{r.id}: {r.status}"),
+        progress=shown.progress,
+        on_start=on_start,
+        on_result=shown.on_result,
     )
 
 
-def _checks_summary(doc: dict[str, Any]) -> str:
+def _plan_context(ctx: RunContext, policy: Any, specs: list[Any]) -> Any:
+    import os
+
+    from checks.health.model import CheckContext
+
+    assert ctx.report is not None and ctx.source is not None
+    return CheckContext(
+        report=ctx.report,
+        source=ctx.source,
+        policy=policy,
+        lang=ctx.lang,
+        live=ctx.source.live,
+        is_root=os.geteuid() == 0,
+        unattended=True,
+    )
+
+
+def _checks_summary(ctx: RunContext, doc: dict[str, Any]) -> str:
     counts: dict[str, int] = {}
     for check in doc.get("checks") or []:
         counts[check["status"]] = counts.get(check["status"], 0) + 1
-    shown = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-    return f"grade {(doc.get('grade') or {}).get('grade')}: {shown}"
+    shown = [msg(f"run.checks.count.{s}", n=n) for s, n in sorted(counts.items())]
+    grade = (doc.get("grade") or {}).get("grade")
+    return ctx.say(
+        "run.checks.summary",
+        grade=msg("run.checks.grade.parts") if grade == "parts" else grade,
+        counts=shown,
+    )
 
 
 def checks(ctx: RunContext) -> StepOutput:
@@ -180,44 +266,127 @@ def checks(ctx: RunContext) -> StepOutput:
     outcome = _run_automatic(ctx, everything=not guided_follows)
     ctx.auto_checks = outcome
     ctx.checks = outcome.to_dict(ctx.lang)
-    return StepOutput("done", _checks_summary(ctx.checks), ctx.checks)
+    return StepOutput("done", _checks_summary(ctx, ctx.checks), ctx.checks)
+
+
+def outcome_from_checks(doc: dict[str, Any], policy: Any) -> CheckOutcome:
+    """The automatic checks' outcome read back from their journalled output, so that a
+    run resumed at the guided step grades with the results the checks step recorded
+    (running them again would take minutes and could give other results than the
+    journal holds). Each sentence comes back in both languages; the grade is computed
+    again from the statuses, components and repairs, as the first time."""
+    from checks.health import CheckOutcome, CheckResult, Verdict
+    from checks.i18n import Rendered
+
+    results = []
+    for c in doc.get("checks") or []:
+        target = c.get("target")
+        spec_id = (
+            c["id"][: -len(target) - 1] if target and c["id"].endswith(f".{target}") else c["id"]
+        )
+        summaries = c.get("summaries") or {"en": c["summary"]}
+        repair = Rendered(c.get("message_id", ""), texts=c["repairs"]) if c.get("repairs") else None
+        verdict = Verdict(
+            c["status"],
+            Rendered(c.get("message_id", ""), texts=summaries),
+            c.get("evidence") or {},
+            repair=repair,
+        )
+        results.append(
+            CheckResult(
+                id=c["id"],
+                spec_id=spec_id,
+                component=c["component"],
+                target=target,
+                verdict=verdict,
+                duration_s=float(c.get("duration_s") or 0.0),
+                interactive=bool(c.get("interactive")),
+            )
+        )
+    grade = doc.get("grade") or {}
+    return CheckOutcome(
+        results=results,
+        policy=policy,
+        cosmetic=grade.get("cosmetic_grade"),
+        kit=doc.get("kit"),
+        started_at=doc.get("started_at") or "",
+        duration_s=float(doc.get("duration_s") or 0.0),
+    )
+
+
+def _flush_typeahead() -> None:
+    """Keys pressed while the automatic checks ran are no answers: drop them."""
+    import os
+    import termios
+
+    try:
+        fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
+    except OSError:
+        return
+    try:
+        termios.tcflush(fd, termios.TCIFLUSH)
+    except termios.error:
+        pass
+    finally:
+        os.close(fd)
 
 
 def guided(ctx: RunContext) -> StepOutput:
     from checks.health import CHECKS, CheckOutcome, run_health_checks
     from checks.health.terminal import Terminal
 
-    if ctx.unattended:
-        return StepOutput("skipped", "unattended run", ctx.checks)
-    if not Terminal.available():
-        return StepOutput("skipped", "no terminal for the guided checks", ctx.checks)
-    assert ctx.report is not None and ctx.source is not None
-    if ctx.auto_checks is None:
-        # resumed after a reboot: the automatic results are needed again to grade
-        ctx.auto_checks = _run_automatic(ctx, everything=False)
-    policy = _policy(ctx)
     interactive = [c for c in CHECKS if c.interactive]
-    with ctx.view.suspended():
+    assert ctx.checks is not None
+    if any(c.get("interactive") for c in ctx.checks.get("checks") or []):
+        # the checks step already ran them all (skipped: unattended from the start)
+        return StepOutput("skipped", ctx.say("run.guided.unattended"), ctx.checks)
+    assert ctx.report is not None and ctx.source is not None
+    policy = _policy(ctx)
+    if ctx.auto_checks is None:
+        # resumed after a power cut: the automatic results come back from the journal
+        ctx.auto_checks = outcome_from_checks(ctx.checks, policy)
+    terminal = Terminal() if not ctx.unattended and Terminal.available() else None
+    if terminal is None:
+        # Nobody to answer (--unattended on resume) or no terminal: the guided checks
+        # still go into the record, skipped with that reason, rather than missing.
         outcome = run_health_checks(
             ctx.report,
             ctx.source,
             policy,
-            unattended=False,
+            unattended=ctx.unattended,
             lang=ctx.lang,
             specs=interactive,
-            terminal=Terminal(),
+            terminal=None,
         )
+        status = "skipped"
+        summary = ctx.say("run.guided.unattended" if ctx.unattended else "run.guided.no_terminal")
+    else:
+        _flush_typeahead()
+        with ctx.view.suspended():
+            outcome = run_health_checks(
+                ctx.report,
+                ctx.source,
+                policy,
+                unattended=False,
+                lang=ctx.lang,
+                specs=interactive,
+                terminal=terminal,
+            )
+        status, summary = "done", ""
     auto = ctx.auto_checks
     merged = CheckOutcome(
         results=[*auto.results, *outcome.results],
         policy=policy,
+        # the technician's grade of the case, the kit they confirmed: the guided answers
         cosmetic=outcome.cosmetic or auto.cosmetic,
         kit=outcome.kit or auto.kit,
         started_at=auto.started_at,
         duration_s=auto.duration_s + outcome.duration_s,
     )
     ctx.checks = merged.to_dict(ctx.lang)
-    return StepOutput("done", _checks_summary(ctx.checks), ctx.checks)
+    if status == "done":
+        summary = _checks_summary(ctx, ctx.checks)
+    return StepOutput(status, summary, ctx.checks)
 
 
 # --- erasure -----------------------------------------------------------------------------
@@ -242,9 +411,18 @@ def _excluded_reason(target: Any, boot: dict[str, str], explicit: bool) -> str |
     return None
 
 
+def phase_words(phase: str, lang: Lang) -> str:
+    """The erasure's and the image's phases ("pass 1/2", "verify", "write") in words."""
+    if phase.startswith("pass "):
+        return t("run.phase.pass", lang, n=phase[5:])
+    key = f"run.phase.{phase}"
+    return t(key, lang) if key in MESSAGES else phase
+
+
 class _EraseProgress:
-    def __init__(self, view: RunView) -> None:
+    def __init__(self, view: RunView, lang: Lang) -> None:
         self.view = view
+        self.lang = lang
         self.drives: dict[str, Any] = {}
         self.lock = threading.Lock()
 
@@ -255,9 +433,10 @@ class _EraseProgress:
             total = sum(p.total_bytes for p in self.drives.values())
             etas = [p.eta_s for p in self.drives.values() if p.eta_s is not None]
             detail = "  ".join(
-                f"{p.device} {p.phase} {100 * p.done_bytes / p.total_bytes:.0f}%"
+                f"{p.device} {phase_words(p.phase, self.lang)} "
+                f"{100 * p.done_bytes / p.total_bytes:.0f}%"
                 if p.total_bytes
-                else f"{p.device} {p.phase}"
+                else f"{p.device} {phase_words(p.phase, self.lang)}"
                 for p in self.drives.values()
             )
         self.view.step_progress(
@@ -271,7 +450,7 @@ def erase(ctx: RunContext) -> StepOutput:
     from agent.wipe import erase as erase_drives
 
     if ctx.route == "maintenance":
-        return StepOutput("skipped", "maintenance: nothing is erased", {"erasures": []})
+        return StepOutput("skipped", ctx.say("run.erase.maintenance"), {"erasures": []})
     profile = ctx.profile
     options = WipeOptions(
         method=profile.erase.method,
@@ -294,9 +473,13 @@ def erase(ctx: RunContext) -> StepOutput:
         doc = item.report.to_dict()
         ctx.interrupted_erasures.append(doc)
         ctx.view.message(
-            f"INCOMPLETE: the erasure of {doc['media']['device']} ({doc['media']['serial']}) "
-            f"started {doc['started_at']} was interrupted (last update {item.last_update}): "
-            "erasing it again",
+            ctx.say(
+                "run.erase.incomplete",
+                device=doc["media"]["device"],
+                serial=doc["media"]["serial"],
+                started=doc["started_at"],
+                last=item.last_update,
+            ),
             level="warning",
         )
         journal.acknowledge(item)
@@ -317,9 +500,13 @@ def erase(ctx: RunContext) -> StepOutput:
     for target in chosen:
         disk = target.disk
         what = f"{disk.model or '?'} {disk.serial or '?'}" if disk else "?"
-        size = f"{disk.size_bytes / 1e9:.1f} GB" if disk else "?"
-        method = target.plan.first if target.plan is not None else "refused"
-        described.append(f"{target.path} ({what}, {size}) with {method}")
+        size = f"{disk.size_bytes / 1e9:.1f}" if disk else "?"
+        if ctx.lang == "fr":
+            size = size.replace(".", ",")
+        method = target.plan.first if target.plan is not None else msg("run.erase.refused")
+        described.append(
+            ctx.say("run.erase.target", device=target.path, what=what, gb=size, method=method)
+        )
     allowed = [t for t in chosen if t.allowed]
     if allowed and not explicit and not ctx.assume_yes:
         confirmed = ctx.confirm_erase is not None and ctx.confirm_erase(described)
@@ -329,15 +516,12 @@ def erase(ctx: RunContext) -> StepOutput:
                 "excluded": ctx.excluded,
                 "interrupted": ctx.interrupted_erasures,
             }
-            return StepOutput(
-                "failed",
-                "not confirmed: nothing erased (weee run --yes, or name the drives in the "
-                "profile, erases without asking: the bench stick does)",
-                data,
-            )
+            return StepOutput("failed", ctx.say("run.erase.not_confirmed"), data)
     for line in described:
-        ctx.view.message(f"erasing {line}")
-    reports = erase_drives(chosen, options, progress=_EraseProgress(ctx.view), stop=ctx.stop)
+        ctx.view.message(ctx.say("run.erase.erasing", target=line))
+    reports = erase_drives(
+        chosen, options, progress=_EraseProgress(ctx.view, ctx.lang), stop=ctx.stop
+    )
     ctx.erasures = [r.to_dict() for r in reports]
     data = {
         "erasures": ctx.erasures,
@@ -345,10 +529,18 @@ def erase(ctx: RunContext) -> StepOutput:
         "interrupted": ctx.interrupted_erasures,
     }
     if not ctx.erasures:
-        return StepOutput("failed", "no drive to erase was found", data)
-    summary = ", ".join(f"{e['media']['device']} {e['status']}" for e in ctx.erasures)
+        return StepOutput("failed", ctx.say("run.erase.none"), data)
+    summary = ", ".join(
+        ctx.say("run.erase.drive", device=e["media"]["device"], status=_erasure_word(e["status"]))
+        for e in ctx.erasures
+    )
     ok = all(e["status"] == "certified" for e in ctx.erasures)
     return StepOutput("done" if ok else "failed", summary, data)
+
+
+def _erasure_word(status: str) -> Msg | str:
+    key = f"run.erasure.{status}"
+    return msg(key) if key in MESSAGES else status
 
 
 # --- image -------------------------------------------------------------------------------
@@ -375,18 +567,18 @@ def image(ctx: RunContext) -> StepOutput:
     from agent.image import write_image
 
     if ctx.route != "refurbish":
-        why = "maintenance" if ctx.route == "maintenance" else "graded parts: no image"
-        return StepOutput("skipped", why, None)
+        why = "run.image.maintenance" if ctx.route == "maintenance" else "run.image.parts"
+        return StepOutput("skipped", ctx.say(why), None)
     source = ctx.profile.image.source
     if not source:
-        return StepOutput("skipped", "no image source in the bench profile", None)
+        return StepOutput("skipped", ctx.say("run.image.no_source"), None)
     device = image_target(ctx)
     if device is None:
-        return StepOutput("failed", "no erased drive to write the image to", None)
+        return StepOutput("failed", ctx.say("run.image.no_target"), None)
     certified = {e["media"]["device"] for e in ctx.erasures if e["status"] == "certified"}
     if device not in certified:
         # never write the OS over a drive whose erasure is not proven
-        return StepOutput("failed", f"{device} was not certified erased: no image", None)
+        return StepOutput("failed", ctx.say("run.image.not_certified", device=device), None)
     started = time.monotonic()
 
     def progress(p: Any) -> None:
@@ -397,9 +589,9 @@ def image(ctx: RunContext) -> StepOutput:
         fraction = done / total if total else None
         elapsed = time.monotonic() - started
         eta = (total - done) * elapsed / done if total and done else None
-        ctx.view.step_progress("image", fraction, eta, f"{device} {p.phase}")
+        ctx.view.step_progress("image", fraction, eta, f"{device} {phase_words(p.phase, ctx.lang)}")
 
-    ctx.view.message(f"writing {source} to {device}")
+    ctx.view.message(ctx.say("run.image.writing", source=source, device=device))
     result = write_image(
         source,
         device,
@@ -410,8 +602,11 @@ def image(ctx: RunContext) -> StepOutput:
     )
     ctx.image = result.to_dict()
     if result.status == "verified":
-        return StepOutput("done", f"{device}: {result.verification} verified", ctx.image)
-    return StepOutput("failed", f"{device}: {result.error}", ctx.image)
+        summary = ctx.say("run.image.verified", device=device, verification=result.verification)
+        return StepOutput("done", summary, ctx.image)
+    return StepOutput(
+        "failed", ctx.say("run.image.failed", device=device, error=result.error), ctx.image
+    )
 
 
 # --- record, spool, sync ---------------------------------------------------------------
@@ -436,12 +631,14 @@ def load_or_create_bench(ctx: RunContext) -> Bench:
             location=bench_profile.location or None,
             technician=bench_profile.technician or None,
         )
-        ctx.view.message(f"new bench key {ctx.bench.key_id} in {ctx.data_dir / 'bench'}")
+        ctx.view.message(
+            ctx.say("run.bench.new_key", key_id=ctx.bench.key_id, path=ctx.data_dir / "bench")
+        )
     return ctx.bench
 
 
 def record(ctx: RunContext) -> StepOutput:
-    from inventory.record import RecordInvalid, certified_reason, new_record
+    from inventory.record import RecordInvalid, new_record
 
     bench = load_or_create_bench(ctx)
     kind = {"maintenance": "maintenance", "recycle": "recycling"}.get(ctx.route, "refurbishment")
@@ -451,7 +648,7 @@ def record(ctx: RunContext) -> StepOutput:
         # Nothing stable identified this machine (no usable serial, MAC or drive serial):
         # the record still needs an id; this one never matches another laptop's.
         device_id = f"unidentified-{ctx.run_id}"
-        ctx.view.message(f"no stable identity found: recorded as {device_id}", level="warning")
+        ctx.view.message(ctx.say("run.record.no_identity", device_id=device_id), level="warning")
     try:
         doc = new_record(
             kind=kind,
@@ -467,10 +664,44 @@ def record(ctx: RunContext) -> StepOutput:
         )
     except RecordInvalid as exc:
         # a bug in one of the parts, never the technician's doing: stop with the path
-        raise StepAborted(f"the record would be invalid: {exc}") from None
+        raise StepAborted(ctx.say("run.record.invalid", error=exc)) from None
     ctx.signed = bench.sign(doc)
-    certified = "certified" if doc["certified"] else f"not certified: {certified_reason(doc)}"
-    return StepOutput("done", f"{kind} record {doc['record_id']} signed, {certified}", ctx.signed)
+    certified = (
+        msg("run.record.certified")
+        if doc["certified"]
+        else msg("run.record.not_certified", reason=not_certified_reason(doc))
+    )
+    summary = ctx.say(
+        "run.record.summary",
+        kind=msg(f"run.record.kind.{kind}"),
+        record_id=doc["record_id"],
+        certified=certified,
+    )
+    return StepOutput("done", summary, ctx.signed)
+
+
+def not_certified_reason(record: dict[str, Any]) -> Msg:
+    """``inventory.record.certified_reason`` in both languages (same rules, same order;
+    tests/test_run.py holds the English of the two equal)."""
+    if not record["erasures"]:
+        return msg("run.reason.no_erasure")
+    for index, erasure in enumerate(record["erasures"]):
+        if erasure["status"] != "certified":
+            return msg(
+                "run.reason.erasure",
+                index=index,
+                number=index + 1,
+                device=erasure["media"]["device"],
+                status=erasure["status"],
+                status_word=_erasure_word(erasure["status"]),
+            )
+    image = record["image"]
+    if image is None:
+        return msg("run.reason.no_image")
+    if image["status"] != "verified":
+        status = image["status"]
+        return msg("run.reason.image", status=status, status_word=_erasure_word(status))
+    return msg("run.reason.all_certified")
 
 
 def spool(ctx: RunContext) -> StepOutput:
@@ -490,9 +721,7 @@ def sync(ctx: RunContext) -> StepOutput:
     token = ctx.profile.server.token or saved.token
     ca = ctx.profile.server.ca or saved.ca
     if not server or not token:
-        return StepOutput(
-            "skipped", "no server configured: the record waits in the spool", {"state": "local"}
-        )
+        return StepOutput("skipped", ctx.say("run.sync.no_server"), {"state": "local"})
     spool_ = bench.spool()
     try:
         result = sync_spool(
@@ -513,16 +742,16 @@ def sync(ctx: RunContext) -> StepOutput:
         }
         ctx.sync = data
         # the record is safe in the spool: the next run (or weee sync) sends it
-        return StepOutput("skipped", f"not sent, kept in the spool: {exc}", data)
+        return StepOutput("skipped", ctx.say("run.sync.kept", error=exc), data)
     assert ctx.signed is not None
     record_id = ctx.signed["record"]["record_id"]
     entry = spool_.find(record_id)
     answer = entry.answer if entry is not None else None
     if entry is None or entry.state != "sent" or not isinstance(answer, dict):
-        why = "; ".join(w for _, w in result.rejected) or "not accepted"
+        why = "; ".join(w for _, w in result.rejected) or ctx.say("run.sync.not_accepted")
         data = {"state": "rejected", "error": why, "answer": answer}
         ctx.sync = data
-        return StepOutput("failed", f"the server did not store the record: {why}", data)
+        return StepOutput("failed", ctx.say("run.sync.rejected", error=why), data)
     data = {
         "state": "sent",
         "server": server,
@@ -531,7 +760,15 @@ def sync(ctx: RunContext) -> StepOutput:
         "others_sent": len(result.stored) + len(result.duplicates) - 1,
     }
     ctx.sync = data
-    return StepOutput("done", f"{answer.get('status')} on {server}, asset {data['asset_id']}", data)
+    status = answer.get("status")
+    key = f"run.sync.status.{status}"
+    summary = ctx.say(
+        "run.sync.sent",
+        status=msg(key) if key in MESSAGES else status,
+        server=server,
+        asset_id=data["asset_id"],
+    )
+    return StepOutput("done", summary, data)
 
 
 def label(ctx: RunContext) -> StepOutput:

@@ -1,5 +1,8 @@
 """What the bench run shows, and in which words (French or English).
 
+Every word is in the one catalogue of ``checks.i18n`` (the ``run.*`` messages), like the
+verdicts of the checks.
+
 The run reports through a :class:`RunView`; :class:`PlainView` writes one line per event
 (a serial console, a log, a pipe), ``agent.tui.BenchScreen`` draws the full-screen
 technician's display. Both take the same events, so a test can drive either.
@@ -14,47 +17,22 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from checks.i18n import Lang
-
-STEP_NAMES: dict[str, dict[str, str]] = {
-    "probe": {"en": "Hardware inventory", "fr": "Inventaire du matériel"},
-    "checks": {"en": "Automatic checks", "fr": "Contrôles automatiques"},
-    "guided": {"en": "Guided checks", "fr": "Contrôles guidés"},
-    "erase": {"en": "Data erasure", "fr": "Effacement des données"},
-    "image": {"en": "System image", "fr": "Image système"},
-    "record": {"en": "Signed record", "fr": "Fiche signée"},
-    "spool": {"en": "Saved on the stick", "fr": "Enregistrée sur la clé"},
-    "sync": {"en": "Programme database", "fr": "Base du programme"},
-    "label": {"en": "Asset label", "fr": "Étiquette"},
-}
-
-STATUS_WORDS: dict[str, dict[str, str]] = {
-    "pending": {"en": "waiting", "fr": "en attente"},
-    "running": {"en": "running", "fr": "en cours"},
-    "done": {"en": "done", "fr": "fait"},
-    "failed": {"en": "FAILED", "fr": "ÉCHEC"},
-    "skipped": {"en": "skipped", "fr": "sauté"},
-}
-
-VERDICT_WORDS: dict[str, dict[str, str]] = {
-    "certified": {"en": "READY: CERTIFIED", "fr": "PRÊT : CERTIFIÉ"},
-    "recycling": {"en": "PARTS: RECYCLING", "fr": "PIÈCES : RECYCLAGE"},
-    "maintenance": {"en": "MAINTENANCE DONE", "fr": "MAINTENANCE FAITE"},
-    "failed": {"en": "NOT CERTIFIED", "fr": "NON CERTIFIÉ"},
-    "interrupted": {"en": "INTERRUPTED", "fr": "INTERROMPU"},
-}
+from checks.i18n import MESSAGES, Lang, t
 
 
 def step_name(step: str, lang: Lang) -> str:
-    return STEP_NAMES.get(step, {}).get(lang, step)
+    key = f"run.step.{step}"
+    return t(key, lang) if key in MESSAGES else step
 
 
 def status_word(status: str, lang: Lang) -> str:
-    return STATUS_WORDS.get(status, {}).get(lang, status)
+    key = f"run.status.{status}"
+    return t(key, lang) if key in MESSAGES else status
 
 
 def verdict_word(verdict: str, lang: Lang) -> str:
-    return VERDICT_WORDS.get(verdict, {}).get(lang, verdict.upper())
+    key = f"run.verdict.{verdict}"
+    return t(key, lang) if key in MESSAGES else verdict.upper()
 
 
 def format_eta(seconds: float | None) -> str:
@@ -131,16 +109,34 @@ class PlainView(RunView):
         self.stream.write(f"weee-run: {text}\n")
         self.stream.flush()
 
+    def _t(self, id: str, **params: Any) -> str:
+        return t(id, self.lang, **params)
+
     def identity(self, facts: dict[str, Any]) -> None:
-        shown = ", ".join(f"{k}={v}" for k, v in facts.items() if v not in (None, ""))
-        self._say(f"laptop: {shown}")
+        shown = ", ".join(
+            f"{self._fact(k)}={v}" if self.lang != "en" else f"{k}={v}"
+            for k, v in facts.items()
+            if v not in (None, "")
+        )
+        self._say(self._t("run.log.laptop", facts=shown))
+
+    def _fact(self, key: str) -> str:
+        id = f"run.fact.{key}"
+        return self._t(id) if id in MESSAGES else key
 
     def plan(self, steps: list[str], states: dict[str, str]) -> None:
-        self._say("steps: " + " > ".join(f"{s}[{states.get(s, 'pending')}]" for s in steps))
+        if self.lang == "en":
+            shown = " > ".join(f"{s}[{states.get(s, 'pending')}]" for s in steps)
+        else:
+            shown = " > ".join(
+                f"{step_name(s, self.lang)} [{status_word(states.get(s, 'pending'), self.lang)}]"
+                for s in steps
+            )
+        self._say(self._t("run.log.steps", steps=shown))
 
     def step_started(self, step: str) -> None:
         self._last_progress.pop(step, None)
-        self._say(f"{step}: started ({step_name(step, self.lang)})")
+        self._say(self._t("run.log.started", step=step, name=step_name(step, self.lang)))
 
     def step_progress(
         self, step: str, fraction: float | None, eta_s: float | None, detail: str
@@ -150,22 +146,31 @@ class PlainView(RunView):
             return
         self._last_progress[step] = now
         pct = f" {100 * fraction:5.1f}%" if fraction is not None else ""
-        eta = f" ETA {format_eta(eta_s)}" if eta_s is not None else ""
-        self._say(f"{step}:{pct}{eta} {detail}".rstrip())
+        eta = " " + self._t("run.log.eta", eta=format_eta(eta_s)) if eta_s is not None else ""
+        text = self._t("run.log.progress", step=step, name=step_name(step, self.lang), progress="")
+        self._say(f"{text}{pct}{eta} {detail}".rstrip())
 
     def step_finished(self, step: str, status: str, summary: str) -> None:
-        self._say(f"{step}: {status} {('- ' + summary) if summary else ''}".rstrip())
+        # English keeps the status id ("erase: done"): logs and tests read it
+        word = status if self.lang == "en" else status_word(status, self.lang)
+        text = self._t("run.log.finished", step=step, name=step_name(step, self.lang), status=word)
+        self._say(f"{text} {('- ' + summary) if summary else ''}".rstrip())
 
     def message(self, text: str, *, level: str = "info") -> None:
-        self._say(f"{level.upper()}: {text}" if level != "info" else text)
+        if level in ("warning", "error"):
+            text = self._t(f"run.log.{level}", text=text)
+        elif level != "info":
+            text = f"{level.upper()}: {text}"
+        self._say(text)
 
     def verdict(self, verdict: Verdict) -> None:
-        self._say(f"VERDICT: {verdict.verdict} ({verdict_word(verdict.verdict, self.lang)})")
+        words = verdict_word(verdict.verdict, self.lang)
+        self._say(self._t("run.log.verdict", verdict=verdict.verdict, words=words))
         if verdict.asset_id:
-            self._say(f"asset ID: {verdict.asset_id}")
+            self._say(self._t("run.log.asset", asset=verdict.asset_id))
         for reason in verdict.reasons:
             self._say(f"  - {reason}")
         if verdict.record_path:
-            self._say(f"record: {verdict.record_path}")
+            self._say(self._t("run.log.record", path=verdict.record_path))
         if verdict.label_path:
-            self._say(f"label: {verdict.label_path}")
+            self._say(self._t("run.log.label", path=verdict.label_path))

@@ -22,7 +22,7 @@ from rich.text import Text
 
 from agent.run.view import RunView, Verdict, format_eta, status_word, step_name, verdict_word
 from agent.tui.bigtext import big_lines
-from checks.i18n import Lang
+from checks.i18n import Lang, t
 
 VERDICT_STYLE = {
     "certified": "bold white on green4",
@@ -38,29 +38,12 @@ STATUS_ICON = {
     "failed": ("✘", "bold red"),
     "skipped": ("–", "yellow"),
 }
-LABELS = {
-    "title": {"en": "weee · refurbishment bench", "fr": "weee · banc de reconditionnement"},
-    "laptop": {"en": "Laptop", "fr": "Ordinateur"},
-    "asset": {"en": "ASSET ID", "fr": "N° D'INVENTAIRE"},
-    "pending_sync": {
-        "en": "asset ID after sync (record kept on the stick)",
-        "fr": "n° d'inventaire après synchronisation (fiche gardée sur la clé)",
-    },
-    "record": {"en": "Record", "fr": "Fiche"},
-    "label": {"en": "Label", "fr": "Étiquette"},
-}
-IDENTITY_ROWS = {
-    "model": {"en": "Model", "fr": "Modèle"},
-    "serial": {"en": "Serial", "fr": "N° de série"},
-    "device_id": {"en": "Device ID", "fr": "Identifiant"},
-    "cpu": {"en": "CPU", "fr": "Processeur"},
-    "memory": {"en": "Memory", "fr": "Mémoire"},
-    "storage": {"en": "Storage", "fr": "Stockage"},
-}
+# the rows of the identity panel, in this order (their words: "run.fact.*" in checks.i18n)
+IDENTITY_ROWS = ("model", "serial", "device_id", "cpu", "memory", "storage")
 
 
 def _label(key: str, lang: Lang) -> str:
-    return LABELS[key][lang]
+    return t(f"run.screen.{key}", lang)
 
 
 class BenchScreen(RunView):
@@ -125,10 +108,15 @@ class BenchScreen(RunView):
 
     @contextlib.contextmanager
     def suspended(self) -> Iterator[None]:
+        # Live leaves its alternate screen: the guided checks draw on the normal one and
+        # read the keyboard themselves (nothing here reads stdin). What they leave there
+        # is cleared, so the verdict printed at the end stands alone.
         self.live.stop()
         try:
             yield
         finally:
+            if self.console.is_terminal:
+                self.console.clear()
             self.live.start()
 
     def close(self) -> None:
@@ -156,10 +144,10 @@ class BenchScreen(RunView):
         facts = self.facts
         model = " ".join(str(facts[k]) for k in ("manufacturer", "model") if facts.get(k))
         values = {**facts, "model": model}
-        for key, names in IDENTITY_ROWS.items():
+        for key in IDENTITY_ROWS:
             value = values.get(key)
             if value not in (None, ""):
-                grid.add_row(names[self.lang], str(value))
+                grid.add_row(t(f"run.fact.{key}", self.lang), str(value))
         return Panel(grid, title=_label("title", self.lang), title_align="left")
 
     def _steps_table(self) -> Table:
@@ -221,8 +209,13 @@ class BenchScreen(RunView):
                 lines.append(Text(verdict.device_id, style="bold", justify="center"))
         for reason in verdict.reasons:
             lines.append(Text(f"• {reason}"))
+        sep = " : " if self.lang == "fr" else ": "
         if verdict.record_path:
-            lines.append(Text(f"{_label('record', self.lang)}: {verdict.record_path}", style="dim"))
+            lines.append(
+                Text(f"{_label('record', self.lang)}{sep}{verdict.record_path}", style="dim")
+            )
         if verdict.label_path:
-            lines.append(Text(f"{_label('label', self.lang)}: {verdict.label_path}", style="dim"))
+            lines.append(
+                Text(f"{_label('label', self.lang)}{sep}{verdict.label_path}", style="dim")
+            )
         return Panel(Group(*lines), border_style=style.split(" on ")[-1])
