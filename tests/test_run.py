@@ -230,3 +230,98 @@ def test_the_profile_can_send_parts_laptops_through_refurbishment(
     )
     assert outcome.verdict.verdict == "certified"
     assert "image" in fake.calls
+
+
+# --- the guided step, with the real steps on a capture (no terminal needed) ---------
+
+
+def test_journalled_checks_grade_again_exactly_as_they_were() -> None:
+    """A run resumed at the guided step rebuilds the automatic results from checks.json:
+    read back, they render and grade as the originals did, in both languages."""
+    from agent.run.steps import outcome_from_checks
+    from checks.health import CheckOutcome, CheckResult, Verdict
+    from checks.i18n import msg
+    from checks.policy import load_policy
+
+    def result(id: str, component: str, verdict: Verdict, target: str | None = None) -> Any:
+        return CheckResult(id, id.removesuffix(f".{target}"), component, target, verdict, 0.25)
+
+    policy = load_policy(None)
+    original = CheckOutcome(
+        results=[
+            result("memory.size", "memory", Verdict("pass", msg("skip.root"), {"gib": 8})),
+            result(
+                "storage.self_test.sda",
+                "storage",
+                Verdict("skip", msg("skip.tool", tool="smartctl"), {}),
+                target="sda",
+            ),
+            result(
+                "keyboard",
+                "keyboard",
+                Verdict(
+                    "fail",
+                    msg("keyboard.missing", count=1, total=77, keys="q"),
+                    {"keys_missing": ["q"]},
+                    repair=msg("repair.replace_keyboard"),
+                ),
+            ),
+            result("cpu.sensors", "sensors", Verdict("warn", msg("skip.root"), {})),
+        ],
+        policy=policy,
+        cosmetic="B",
+        kit={"sleeve": True},
+        started_at="2026-11-26T09:00:00+00:00",
+        duration_s=12.5,
+    )
+    for lang, other in (("en", "fr"), ("fr", "en")):
+        doc = original.to_dict(lang)  # type: ignore[arg-type]
+        again = outcome_from_checks(json.loads(json.dumps(doc)), policy)
+        assert again.to_dict(lang) == doc  # type: ignore[arg-type]
+        assert again.to_dict(other) == original.to_dict(other)  # type: ignore[arg-type]
+    assert again.grade()["repairs"] == ["replace the keyboard"]
+
+
+def test_resumed_unattended_the_guided_checks_are_recorded_as_skipped(
+    tmp_path: Path, make_capture: Any
+) -> None:
+    """Stopped in the guided step, then started again with --unattended: the guided
+    checks are in the record, skipped with their reason, not missing from it."""
+    from agent.run import steps
+    from checks.health import CHECKS
+    from checks.source import CaptureSource
+
+    capture = make_capture({})
+    profile = _profile(tmp_path, steps=("probe", "checks", "guided", "record", "spool"))
+
+    def stopped(ctx: RunContext) -> StepOutput:
+        raise KeyboardInterrupt
+
+    first = run_bench(
+        profile,
+        view=RunView(),
+        env={},
+        source_factory=lambda: CaptureSource(capture),
+        step_functions={"guided": stopped},
+    )
+    assert first.verdict.verdict == "interrupted"
+    journalled = _current(tmp_path)
+    assert journalled["steps"]["guided"]["status"] == "running"
+
+    second = run_bench(
+        profile,
+        view=RunView(),
+        env={},
+        unattended=True,
+        source_factory=lambda: CaptureSource(capture),
+        step_functions={"guided": steps.guided},
+    )
+    assert second.state.steps["guided"].status == "skipped"
+    assert second.state.steps["checks"].attempts == 1
+    record = second.context.record
+    assert record is not None
+    checks = {c["id"]: c for c in record["checks"]["checks"]}
+    for spec in (c for c in CHECKS if c.interactive):
+        assert checks[spec.id]["status"] == "skip", spec.id
+        assert checks[spec.id]["summary"] == "Skipped: needs a technician (unattended run)."
+    assert record["checks"]["grade"]["cosmetic_grade"] is None

@@ -100,3 +100,60 @@ def test_block_letters_fold_french_accents_and_keep_five_rows() -> None:
     rows = big_lines("ÉCHEC 1")
     assert len(rows) == 5
     assert rows == big_lines("ECHEC 1")
+
+
+def _log(lang: Lang) -> str:
+    """The one-line log (serial console, --screen plain) of a short failed run."""
+    from agent.run.view import PlainView
+
+    stream = io.StringIO()
+    view = PlainView(stream, lang=lang, interval_s=0.0)
+    view.plan(["probe", "erase"], {"probe": "done"})
+    view.identity({"manufacturer": "LENOVO", "memory": "8 GiB"})
+    view.step_started("erase")
+    view.step_progress("erase", 0.5, 65.0, "/dev/sda")
+    view.step_finished("erase", "failed", "/dev/sda")
+    view.message("disque", level="warning")
+    view.verdict(
+        Verdict(
+            verdict="failed",
+            exit_code=1,
+            asset_id="W-000042",
+            device_id="wd1",
+            record_id="r1",
+            record_path="/spool/r1.json",
+            label_path="/labels/r1.txt",
+        )
+    )
+    return stream.getvalue()
+
+
+def test_the_plain_log_keeps_its_english_lines() -> None:
+    # logs, the VM tests and the live image's console read these lines
+    assert _log("en").splitlines() == [
+        "weee-run: steps: probe[done] > erase[pending]",
+        "weee-run: laptop: manufacturer=LENOVO, memory=8 GiB",
+        "weee-run: erase: started (Data erasure)",
+        "weee-run: erase:  50.0% ETA 1:05 /dev/sda",
+        "weee-run: erase: failed - /dev/sda",
+        "weee-run: WARNING: disque",
+        "weee-run: VERDICT: failed (NOT CERTIFIED)",
+        "weee-run: asset ID: W-000042",
+        "weee-run: record: /spool/r1.json",
+        "weee-run: label: /labels/r1.txt",
+    ]
+
+
+def test_the_plain_log_in_french() -> None:
+    assert _log("fr").splitlines() == [
+        "weee-run: étapes : Inventaire du matériel [fait] > Effacement des données [en attente]",
+        "weee-run: ordinateur : Fabricant=LENOVO, Mémoire=8 GiB",
+        "weee-run: Effacement des données : commencé",
+        "weee-run: Effacement des données :  50.0% reste 1:05 /dev/sda",
+        "weee-run: Effacement des données : ÉCHEC - /dev/sda",
+        "weee-run: ATTENTION : disque",
+        "weee-run: VERDICT : NON CERTIFIÉ",
+        "weee-run: n° d'inventaire : W-000042",
+        "weee-run: fiche : /spool/r1.json",
+        "weee-run: étiquette : /labels/r1.txt",
+    ]
