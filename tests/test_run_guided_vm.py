@@ -1,0 +1,255 @@
+"""An attended ``weee run`` in the QEMU laptop, answered by virtual hands.
+
+The run goes on a pseudo-terminal as root (its full screen and the guided checks share
+it, as on the bench stick's tty1). A uinput keyboard types every key of the drawn layout
+but "q", then Enter three times; a uinput clickpad is touched in every zone and clicked;
+the colours, the cosmetic grade ("C") and the sleeve are answered on the terminal. The
+signed record must hold the kernel-event verdicts, the typed grade, and the grade the
+policy computes from them. One boot for the module (about 2 min under emulation).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from vm.harness import REPO, THINKPAD_X1_CARBON_5, Drive, boot_vm, guest_or_skip, make_disk
+
+from checks.health.keyboard import LAYOUTS, evdev_layout
+from inventory.signing import verify_signed
+
+pytestmark = [pytest.mark.vm, pytest.mark.slow]
+
+LEFT_OUT = "q"
+
+# Runs in the guest (Debian's python3, stdlib only).
+TECHNICIAN = r"""
+import fcntl, json, os, pty, struct, termios, threading, time
+
+codes = json.load(open("/out/codes.json"))
+EV_SYN, EV_KEY, EV_ABS = 0, 1, 3
+UI_SET_EVBIT, UI_SET_KEYBIT, UI_SET_ABSBIT = 0x40045564, 0x40045565, 0x40045567
+UI_DEV_CREATE, UI_DEV_DESTROY = 0x5501, 0x5502
+BTN_LEFT, BTN_TOOL_FINGER, BTN_TOUCH, KEY_ENTER = 272, 325, 330, 28
+
+
+def device(name, keys, absmax=None):
+    fd = os.open("/dev/uinput", os.O_WRONLY | os.O_NONBLOCK)
+    fcntl.ioctl(fd, UI_SET_EVBIT, EV_KEY)
+    for code in keys:
+        fcntl.ioctl(fd, UI_SET_KEYBIT, code)
+    maxima = [0] * 64
+    if absmax:
+        fcntl.ioctl(fd, UI_SET_EVBIT, EV_ABS)
+        for axis, top in absmax.items():
+            fcntl.ioctl(fd, UI_SET_ABSBIT, axis)
+            maxima[axis] = top
+    # struct uinput_user_dev: name[80], input_id (bustype i8042 = 0x11, vendor, product,
+    # version), ff_effects_max, absmax[64], absmin[64], absfuzz[64], absflat[64]
+    header = struct.pack("80sHHHHi", name, 0x11, 0x1234, 0x5678, 1, 0)
+    os.write(fd, header + struct.pack("64i", *maxima) + bytes(3 * 64 * 4))
+    fcntl.ioctl(fd, UI_DEV_CREATE)
+    return fd
+
+
+def send(fd, *events):
+    for kind, code, value in events:
+        os.write(fd, struct.pack("llHHi", 0, 0, kind, code, value))
+    os.write(fd, struct.pack("llHHi", 0, 0, EV_SYN, 0, 0))
+    time.sleep(0.01)
+
+
+keyboard = device(b"weee test typist", range(1, 128))
+pad = device(b"weee test clickpad", [BTN_LEFT, BTN_TOOL_FINGER, BTN_TOUCH], {0: 1000, 1: 800})
+time.sleep(1.0)  # let devtmpfs make /dev/input/eventN
+
+pid, master = pty.fork()
+if pid == 0:
+    # a 120x40 terminal, as a laptop's console roughly is
+    fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    os.environ["TERM"] = "linux"
+    os.execvp("sh", ["sh", "-c",
+        "exec weee run --profile /out/profile.toml --lang en 2> /out/run.err"])
+
+screen = bytearray()
+lock = threading.Lock()
+
+
+def drain():
+    # keep reading the screen, or weee blocks on a full pty
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:
+            return
+        if not data:
+            return
+        with lock:
+            screen.extend(data)
+
+
+threading.Thread(target=drain, daemon=True).start()
+mark = 0
+
+
+def wait_for(text, timeout=300):
+    # the next time ``text`` is drawn after what was already answered
+    global mark
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        with lock:
+            found = screen.find(text, mark)
+        if found >= 0:
+            mark = found + len(text)
+            return
+        time.sleep(0.05)
+    raise SystemExit(f"never shown: {text!r}")
+
+
+def answer(key):
+    os.write(master, key)
+
+
+wait_for(b"press every key once")
+for code in codes:
+    send(keyboard, (EV_KEY, code, 1))
+    send(keyboard, (EV_KEY, code, 0))
+for _ in range(3):
+    send(keyboard, (EV_KEY, KEY_ENTER, 1))
+    send(keyboard, (EV_KEY, KEY_ENTER, 0))
+    time.sleep(0.1)
+for colour in (b"red", b"green", b"blue", b"white", b"black"):
+    wait_for(colour + b": even, no dead pixel? y/n")
+    answer(b"y")
+wait_for(b"Slide a finger")
+for row in range(3):
+    for col in range(3):
+        x, y = col * 333 + 150, row * 266 + 130
+        down = [(EV_KEY, BTN_TOUCH, 1), (EV_KEY, BTN_TOOL_FINGER, 1)]
+        send(pad, (EV_ABS, 0, x), (EV_ABS, 1, y), *down)
+        send(pad, (EV_KEY, BTN_TOUCH, 0), (EV_KEY, BTN_TOOL_FINGER, 0))
+send(pad, (EV_KEY, BTN_LEFT, 1))
+send(pad, (EV_KEY, BTN_LEFT, 0))
+wait_for(b"Press A, B or C")
+answer(b"c")
+wait_for(b"Is the sleeve in the kit? y/n")
+answer(b"y")
+_, status = os.waitpid(pid, 0)
+open("/out/run.status", "w").write(str(os.waitstatus_to_exitcode(status)))
+with lock:
+    open("/out/screen.txt", "wb").write(bytes(screen))
+fcntl.ioctl(keyboard, UI_DEV_DESTROY)
+fcntl.ioctl(pad, UI_DEV_DESTROY)
+"""
+
+SCRIPT = """
+modprobe -a uinput evdev
+python3 /out/technician.py
+"""
+
+
+@pytest.fixture(scope="module")
+def attended(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    guest = guest_or_skip()
+    root = tmp_path_factory.mktemp("attended")
+    share = root / "share"
+    share.mkdir()
+    rows = evdev_layout(LAYOUTS["us"])
+    codes = [k.code for r in rows for k in r if k.label not in (LEFT_OUT, "Enter")]
+    (share / "codes.json").write_text(json.dumps(codes))
+    (share / "technician.py").write_text(TECHNICIAN)
+    # the VM laptop's policy, with the guided checks required: their answers decide
+    policy = (REPO / "tests" / "vm" / "laptop-policy.toml").read_text()
+    assert "required = []" in policy
+    required = 'required = ["keyboard", "screen", "touchpad"]'
+    # and warnings alone (no battery, Wi-Fi, sound in QEMU) grade B at worst, so the
+    # technician's "C" is what makes it C
+    grade = "\n[grade]\ngrade_b_max_warnings = 100\n"
+    (share / "policy.toml").write_text(policy.replace("required = []", required) + grade)
+    (share / "profile.toml").write_text(
+        '[run]\nsteps = ["probe", "checks", "guided", "record", "spool"]\n'
+        '[policy]\nfile = "/out/policy.toml"\n'
+        '[bench]\nname = "vm-bench"\ntechnician = "Alice"\n'
+        '[paths]\ndata_dir = "/out/data"\n'
+    )
+    drives = [
+        Drive("nvme", make_disk(root / "nvme.img", 64 << 20), "WEEENVME0001"),
+        Drive("sata", make_disk(root / "sata.img", 64 << 20), "WEEESATA0001"),
+    ]
+    result = boot_vm(
+        SCRIPT,
+        guest=guest,
+        share=share,
+        drives=drives,
+        smbios=THINKPAD_X1_CARBON_5,
+        timeout=420,
+    )
+    assert result.exit_status == 0, result.summary()
+    err = share / "run.err"
+    status = share / "run.status"
+    assert status.exists(), result.summary() + (err.read_text() if err.exists() else "")
+    records = list((share / "data" / "spool" / "records").glob("*.json"))
+    assert len(records) == 1, result.summary() + err.read_text()
+    runs = list((share / "data" / "state" / "run" / "runs").iterdir())
+    return {
+        "status": int(status.read_text()),
+        "signed": json.loads(records[0].read_text()),
+        "run": json.loads((runs[0] / "run.json").read_text()),
+        "screen": (share / "screen.txt").read_bytes().decode("utf-8", "replace"),
+        "rows": rows,
+    }
+
+
+def _checks(record: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {c["id"]: c for c in record["checks"]["checks"]}
+
+
+def test_the_run_went_through_the_guided_step_on_its_terminal(attended: dict[str, Any]) -> None:
+    # not certified (no erasure in this profile), which the exit status says
+    assert attended["status"] == 1
+    run = attended["run"]
+    assert [run["steps"][s]["status"] for s in ("probe", "checks", "guided", "record")] == [
+        "done"
+    ] * 4
+    assert run["steps"]["guided"]["summary"].startswith("grade C: ")
+    # the full screen was drawn before the guided checks took the terminal, and again
+    # once they gave it back
+    screen = attended["screen"]
+    title = "weee · refurbishment bench"
+    assert title in screen[: screen.index("press every key once")]
+    assert title in screen[screen.rindex("Is the sleeve in the kit?") :]
+
+
+def test_the_record_holds_the_kernel_event_answers(attended: dict[str, Any]) -> None:
+    record = verify_signed(attended["signed"]).record
+    assert record["hardware"]["device"]["model"] == "ThinkPad X1 Carbon 5th"
+    checks = _checks(record)
+    keyboard = checks["keyboard"]
+    assert keyboard["status"] == "fail"
+    assert keyboard["evidence"]["mode"].startswith("kernel input events (/dev/input/event")
+    assert keyboard["evidence"]["keys_missing"] == [LEFT_OUT]
+    assert keyboard["evidence"]["keys_total"] == sum(len(r) for r in attended["rows"])
+    touchpad = checks["touchpad"]
+    assert touchpad["status"] == "pass", touchpad
+    assert "weee test clickpad" in touchpad["evidence"]["mode"]
+    assert checks["screen"]["status"] == "pass"
+    assert checks["cosmetic"]["evidence"] == {"grade": "C"}
+    assert record["kit"]["sleeve"] is True
+    # what this laptop cannot do is skipped with the reason (no alsa-utils, no ffmpeg)
+    for check_id, tool in (("speakers", "aplay"), ("microphone", "arecord")):
+        assert checks[check_id]["status"] == "skip"
+        assert checks[check_id]["summary"] == f"Skipped: {tool} is not installed."
+    assert checks["webcam.view"]["status"] == "skip"
+
+
+def test_the_grade_is_computed_with_the_answers(attended: dict[str, Any]) -> None:
+    grade = verify_signed(attended["signed"]).record["checks"]["grade"]
+    assert grade["cosmetic_grade"] == "C"
+    assert grade["health_grade"] == "B"  # the warnings'
+    assert grade["grade"] == "C"  # the worse of the two: the technician's
+    assert grade["eligible"] is False
+    assert grade["repairs"] == ["replace the keyboard"]
+    assert grade["reasons"] == [
+        f"1 of {sum(len(r) for r in attended['rows'])} keys did not answer: q."
+    ]
