@@ -239,9 +239,12 @@ def test_parallel_drives_a_hung_drive_does_not_hold_the_others(
 
     def stall(device: str, offset: int) -> None:
         if device == hung and offset >= 8 << 20:
-            released.wait(30)  # a drive that stops answering
+            released.wait(120)  # a drive that stops answering
 
-    opts = options(tmp_path, stall_timeout_s=2.0, hooks=Hooks(before_chunk=stall))
+    # 10 s without progress means hung: the healthy drive's pass ends with an fsync, which
+    # on a host disk busy with someone else's writes (ext4 commits their dirty data
+    # first) can take seconds; a 2 s limit then called the healthy drive hung too
+    opts = options(tmp_path, stall_timeout_s=10.0, hooks=Hooks(before_chunk=stall))
     try:
         reports = erase([fast, hung], opts)
     finally:
