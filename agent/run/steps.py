@@ -12,6 +12,7 @@ journalled output back into the context when a resumed run skips a finished step
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -346,9 +347,13 @@ def guided(ctx: RunContext) -> StepOutput:
         # resumed after a power cut: the automatic results come back from the journal
         ctx.auto_checks = outcome_from_checks(ctx.checks, policy)
     terminal = Terminal() if not ctx.unattended and Terminal.available() else None
-    if terminal is None:
-        # Nobody to answer (--unattended on resume) or no terminal: the guided checks
-        # still go into the record, skipped with that reason, rather than missing.
+    # Nobody to answer (--unattended on resume) or no terminal: the guided checks still
+    # go into the record, skipped by the check runner with that reason, not missing.
+    screen: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
+    if terminal is not None:
+        _flush_typeahead()
+        screen = ctx.view.suspended()
+    with screen:
         outcome = run_health_checks(
             ctx.report,
             ctx.source,
@@ -356,23 +361,8 @@ def guided(ctx: RunContext) -> StepOutput:
             unattended=ctx.unattended,
             lang=ctx.lang,
             specs=interactive,
-            terminal=None,
+            terminal=terminal,
         )
-        status = "skipped"
-        summary = ctx.say("run.guided.unattended" if ctx.unattended else "run.guided.no_terminal")
-    else:
-        _flush_typeahead()
-        with ctx.view.suspended():
-            outcome = run_health_checks(
-                ctx.report,
-                ctx.source,
-                policy,
-                unattended=False,
-                lang=ctx.lang,
-                specs=interactive,
-                terminal=terminal,
-            )
-        status, summary = "done", ""
     auto = ctx.auto_checks
     merged = CheckOutcome(
         results=[*auto.results, *outcome.results],
@@ -384,9 +374,10 @@ def guided(ctx: RunContext) -> StepOutput:
         duration_s=auto.duration_s + outcome.duration_s,
     )
     ctx.checks = merged.to_dict(ctx.lang)
-    if status == "done":
-        summary = _checks_summary(ctx, ctx.checks)
-    return StepOutput(status, summary, ctx.checks)
+    if terminal is None:
+        why = "run.guided.unattended" if ctx.unattended else "run.guided.no_terminal"
+        return StepOutput("skipped", ctx.say(why), ctx.checks)
+    return StepOutput("done", _checks_summary(ctx, ctx.checks), ctx.checks)
 
 
 # --- erasure -----------------------------------------------------------------------------

@@ -36,6 +36,20 @@ def _ui(lang: Lang, en: str, fr: str) -> str:
     return fr if lang == "fr" else en
 
 
+# what the pointer checks draw: button and direction ids in the technician's words
+POINTER_WORDS = {
+    "left": "gauche",
+    "right": "droite",
+    "middle": "milieu",
+    "up": "haut",
+    "down": "bas",
+}
+
+
+def _pointer_word(lang: Lang, word: str) -> str:
+    return POINTER_WORDS.get(word, word) if lang == "fr" else word
+
+
 def _terminal(ctx: CheckContext) -> Terminal:
     if ctx.terminal is None:  # the runner skips terminal checks without one
         raise RuntimeError("no terminal")
@@ -174,7 +188,7 @@ def pointer_test(
                     + " and ".join(required)
                     + " button. n: gives no answer.",
                     " Glissez un doigt sur chaque zone du pavé, appuyez sur ses boutons ("
-                    + ", ".join(required)
+                    + ", ".join(_pointer_word(lang, b) for b in required)
                     + "). n : ne répond pas.",
                 )
             else:
@@ -195,7 +209,12 @@ def pointer_test(
                             1 + c * width,
                             colour + " " * (width - 1) + "\x1b[0m",
                         )
-            term.at(rows, 1, "buttons: " + ", ".join(sorted(buttons)))
+            term.at(
+                rows,
+                1,
+                _ui(lang, "buttons: ", "boutons : ")
+                + ", ".join(_pointer_word(lang, b) for b in sorted(buttons)),
+            )
 
         def complete() -> bool:
             return len(zones) == ZONE_COLS * ZONE_ROWS and set(required) <= buttons
@@ -261,7 +280,8 @@ def mouse_test(term: Terminal, lang: Lang, title: str, mouse: MouseEvents) -> Po
                 )
             )
             cells = [
-                ("\x1b[30;42m" if item in seen else "\x1b[7m") + f" {item} \x1b[0m"
+                ("\x1b[30;42m" if item in seen else "\x1b[7m")
+                + f" {_pointer_word(lang, item)} \x1b[0m"
                 for item, seen in [
                     *((d, state.directions) for d in DIRECTIONS),
                     *((b, state.buttons) for b in required),
