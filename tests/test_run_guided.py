@@ -29,6 +29,7 @@ from typing import Any
 
 import pytest
 
+from agent.errors import EXIT_INCOMPLETE
 from agent.run.demo import count_marker, loop_device, make_demo_image, make_donor_disk
 from checks.health.guided import LAYOUTS
 from inventory.signing import verify_signed
@@ -119,7 +120,9 @@ class RunPane:
     """``weee run`` in a tmux pane: its stdout is the pane (the full screen) unless
     ``log`` is given; stderr, exit status and pid go to files."""
 
-    def __init__(self, tmp: Path, args: list[str], *, home: Path, log: Path | None = None) -> None:
+    def __init__(
+        self, tmp: Path, args: list[str], *, home: Path, log: Path | None = None, after: str = ""
+    ) -> None:
         self.socket = f"weee-run-{uuid.uuid4().hex[:10]}"
         name = uuid.uuid4().hex[:6]
         self.err, self.rc, self.pidfile = (tmp / f"{name}.{x}" for x in ("err", "rc", "pid"))
@@ -127,7 +130,7 @@ class RunPane:
         out = f" > {shlex.quote(str(log))}" if log else ""
         q = shlex.quote
         inner = f"echo $$ > {q(str(self.pidfile))}; exec {weee}{out} 2> {q(str(self.err))}"
-        command = f"sh -c {q(inner)}; echo $? > {q(str(self.rc))}; sleep 600"
+        command = f"sh -c {q(inner)}; echo $? > {q(str(self.rc))}; {after} sleep 600"
         self.env = {**os.environ, "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
         for var in ("DISPLAY", "WAYLAND_DISPLAY", "COLORTERM"):
             self.env.pop(var, None)
@@ -298,17 +301,19 @@ def bench(tmp_path: Path) -> Iterator[Any]:
     class Bench:
         data = tmp_path / "data"
 
-        def profile(self, steps: tuple[str, ...], extra: str = "") -> Path:
+        def profile(self, steps: tuple[str, ...], extra: str = "", lang: str = "") -> Path:
             profile.write_text(
-                f"[run]\nsteps = {json.dumps(list(steps))}\n"
+                f'[run]\nsteps = {json.dumps(list(steps))}\nlang = "{lang}"\n'
                 f'[policy]\nfile = "{policy}"\n'
                 f'[bench]\nname = "test-bench"\ntechnician = "Alice"\n'
                 f'[paths]\ndata_dir = "{self.data}"\n{extra}'
             )
             return profile
 
-        def start(self, *args: str, log: Path | None = None) -> RunPane:
-            pane = RunPane(tmp_path, ["--profile", str(profile), *args], home=home, log=log)
+        def start(self, *args: str, log: Path | None = None, after: str = "") -> RunPane:
+            pane = RunPane(
+                tmp_path, ["--profile", str(profile), *args], home=home, log=log, after=after
+            )
             panes.append(pane)
             return pane
 
@@ -534,9 +539,9 @@ def test_a_french_run_shows_french_on_the_full_screen(bench: Any) -> None:
 
 def test_a_french_run_logs_in_french(bench: Any, tmp_path: Path) -> None:
     """The one-line log (serial console, --screen plain) of a whole French run."""
-    bench.profile(SHORT)
+    bench.profile(SHORT, lang="fr")  # the bench profile's language, no --lang
     log = tmp_path / "run.log"
-    p = bench.start("--lang", "fr", "--screen", "plain", log=log)
+    p = bench.start("--screen", "plain", log=log)
     answer_guided_checks(p, "fr", cosmetic="c")
     assert p.exit_status() == 1, p.stderr()
     text = log.read_text()
@@ -553,3 +558,26 @@ def test_a_french_run_logs_in_french(bench: Any, tmp_path: Path) -> None:
     ):
         assert expected in text, text
     assert _english_in(text) == [], text
+
+
+def test_ctrl_c_in_the_guided_step_gives_the_terminal_back(bench: Any, tmp_path: Path) -> None:
+    """The technician stops the run in a guided check: the run says INTERRUPTED, the
+    terminal is back in its normal mode (line editing, echo), and the run resumes at the
+    guided step next time."""
+    stty = tmp_path / "stty.txt"
+    bench.profile(SHORT)
+    p = bench.start("--lang", "en", after=f"stty -a > {stty};")
+    p.wait_for(WORDS["en"]["keyboard"])
+    p.keys("C-c")
+    assert p.exit_status() == EXIT_INCOMPLETE, p.stderr()
+    p.wait_for("interrupted: the run resumes at this step next time")
+    deadline = time.monotonic() + 20
+    while not stty.exists() or not stty.read_text():
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    modes = stty.read_text().split()
+    assert "icanon" in modes and "echo" in modes, modes
+    state = json.loads((bench.data / "state" / "run" / "current" / "run.json").read_text())
+    assert state["steps"]["checks"]["status"] == "done"
+    assert state["steps"]["guided"]["status"] == "running"  # taken again next time
+    assert not list((bench.data / "spool" / "records").glob("*.json"))
