@@ -333,6 +333,9 @@ def _flush_typeahead() -> None:
 
 
 def guided(ctx: RunContext) -> StepOutput:
+    """The interactive checks, answered by the technician on the terminal while the full
+    screen steps aside; their verdicts join the automatic ones and the laptop is graded
+    again with them (the cosmetic grade typed, a failed keyboard's repair...)."""
     from checks.health import CHECKS, CheckOutcome, run_health_checks
     from checks.health.terminal import Terminal
 
@@ -353,16 +356,20 @@ def guided(ctx: RunContext) -> StepOutput:
     if terminal is not None:
         _flush_typeahead()
         screen = ctx.view.suspended()
-    with screen:
-        outcome = run_health_checks(
-            ctx.report,
-            ctx.source,
-            policy,
-            unattended=ctx.unattended,
-            lang=ctx.lang,
-            specs=interactive,
-            terminal=terminal,
-        )
+    try:
+        with screen:
+            outcome = run_health_checks(
+                ctx.report,
+                ctx.source,
+                policy,
+                unattended=ctx.unattended,
+                lang=ctx.lang,
+                specs=interactive,
+                terminal=terminal,
+            )
+    finally:
+        if terminal is not None:
+            terminal.close()
     auto = ctx.auto_checks
     merged = CheckOutcome(
         results=[*auto.results, *outcome.results],

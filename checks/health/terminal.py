@@ -131,6 +131,12 @@ class Terminal:
         if self._saved is not None:
             termios.tcsetattr(self.fd, termios.TCSADRAIN, self._saved)
 
+    def close(self) -> None:
+        """Close ``/dev/tty`` if this object opened it (a bench run opens it once)."""
+        if self._own_fd and self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
     def size(self) -> tuple[int, int]:
         try:
             size = os.get_terminal_size(self.fd)
