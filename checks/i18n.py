@@ -810,4 +810,20 @@ MESSAGES: dict[str, dict[Lang, str]] = {
     },
     "run.sync.status.stored": {"en": "stored", "fr": "enregistrée"},
     "run.sync.status.duplicate": {"en": "duplicate", "fr": "déjà enregistrée"},
+    # --- guided checks: the words inside their sentences ---
+    "guided.screen_mode": {"en": "{where}, {depth}", "fr": "{where}, {depth}"},
+    "guided.where.window": {"en": "terminal window", "fr": "fenêtre de terminal"},
+    "guided.where.console": {"en": "console text area", "fr": "zone de texte de la console"},
+    "guided.depth.24": {"en": "24-bit colour", "fr": "couleurs 24 bits"},
+    "guided.depth.8": {"en": "8 colours", "fr": "8 couleurs"},
+    "guided.colour.red": {"en": "red", "fr": "rouge"},
+    "guided.colour.green": {"en": "green", "fr": "vert"},
+    "guided.colour.blue": {"en": "blue", "fr": "bleu"},
+    "guided.colour.white": {"en": "white", "fr": "blanc"},
+    "guided.colour.black": {"en": "black", "fr": "noir"},
+    "guided.webcam_mode": {
+        "en": "snapshot drawn in the terminal (ffmpeg)",
+        "fr": "image prise et dessinée dans le terminal (ffmpeg)",
+    },
+    "guided.no_video": {"en": "no /dev/video* device", "fr": "aucun périphérique /dev/video*"},
 }

@@ -435,6 +435,10 @@ def test_one_more_failed_answer_sends_the_laptop_to_parts(bench: Any) -> None:
     checks = checks_by_id(record)
     assert [checks[i]["status"] for i in ("keyboard", "screen", "speakers")] == ["fail"] * 3
     assert checks["screen"]["evidence"]["answers"]["blue"] == "no"
+    assert checks["screen"]["summaries"] == {
+        "en": "The technician saw defects on: blue (console text area, 8 colours).",
+        "fr": "Le technicien a vu des défauts sur : bleu (zone de texte de la console, 8 couleurs).",
+    }
     grade = record["checks"]["grade"]
     assert grade["repairs"] == [
         "replace the keyboard",
@@ -534,6 +538,16 @@ def test_a_french_run_shows_french_on_the_full_screen(bench: Any) -> None:
     keyboard = checks_by_id(record)["keyboard"]
     assert keyboard["evidence"]["layout"] == "fr" and keyboard["evidence"]["keys_missing"] == ["ç"]
     assert record["checks"]["lang"] == "fr"
+    # the verdicts' sentences are French through and through, English beside them
+    screen = checks_by_id(record)["screen"]
+    assert screen["summary"] == (
+        "Le technicien a vu chaque couleur remplir l'écran uniformément "
+        "(zone de texte de la console, 8 couleurs)."
+    )
+    assert screen["summaries"]["en"] == (
+        "The technician saw every colour fill the screen evenly (console text area, 8 colours)."
+    )
+    assert screen["evidence"]["mode"] == "console text area, 8 colours"
     assert record["checks"]["grade"]["repairs"] == ["remplacer le clavier"]
 
 

@@ -24,7 +24,7 @@ from checks.health.keyboard import LAYOUTS, key_tokens, keyboard_check
 from checks.health.model import CheckContext, Runner, Target, Verdict
 from checks.health.pointer import DIRECTIONS, MouseEvents, PadEvents, find_touchpads
 from checks.health.terminal import MOUSE_OFF, MOUSE_ON, Terminal
-from checks.i18n import Lang, msg
+from checks.i18n import Lang, Msg, msg
 
 YES = {"y": "yes", "o": "yes", "n": "no"}  # "o" for "oui"
 
@@ -68,19 +68,28 @@ COLOURS: list[tuple[str, str, tuple[int, int, int], int]] = [
 ]
 
 
-def screen_mode() -> str:
+def screen_mode_msg() -> Msg:
+    """Where the colours are drawn and with how many, in words of either language."""
     truecolor = os.environ.get("COLORTERM", "") in ("truecolor", "24bit")
     display = bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-    depth = "24-bit colour" if truecolor else "8 colours"
-    where = "terminal window" if display else "console text area"
-    return f"{where}, {depth}"
+    return msg(
+        "guided.screen_mode",
+        where=msg("guided.where.window" if display else "guided.where.console"),
+        depth=msg("guided.depth.24" if truecolor else "guided.depth.8"),
+    )
+
+
+def screen_mode() -> str:
+    """The mode as the evidence records it (English, like every evidence value)."""
+    return screen_mode_msg().render("en")
 
 
 def screen_check(ctx: CheckContext, _target: Target | None) -> Verdict:
     term = _terminal(ctx)
     mode = screen_mode()
+    words = screen_mode_msg()
     truecolor = "24-bit" in mode
-    defects: list[str] = []
+    defects: list[Msg] = []
     answers: dict[str, str] = {}
     with term:
         cols, rows = term.size()
@@ -96,7 +105,7 @@ def screen_check(ctx: CheckContext, _target: Target | None) -> Verdict:
             answer = term.ask("", YES)
             answers[name] = answer
             if answer == "no":
-                defects.append(name if ctx.lang == "en" else name_fr)
+                defects.append(msg(f"guided.colour.{name}"))
         term.clear()
     evidence = {
         "answers": answers,
@@ -106,11 +115,11 @@ def screen_check(ctx: CheckContext, _target: Target | None) -> Verdict:
     if defects:
         return Verdict(
             "fail",
-            msg("screen.defects", colours=", ".join(defects), mode=mode),
+            msg("screen.defects", colours=defects, mode=words),
             evidence,
             repair=msg("repair.replace_screen"),
         )
-    return Verdict("pass", msg("screen.ok", mode=mode), evidence)
+    return Verdict("pass", msg("screen.ok", mode=words), evidence)
 
 
 # --- cosmetic grade ------------------------------------------------------------------
@@ -544,15 +553,16 @@ def webcam_view_check(ctx: CheckContext, _target: Target | None) -> Verdict:
     term = _terminal(ctx)
     devices = video_devices()
     if not devices:
-        return Verdict("skip", msg("webcam.view_cannot", why="no /dev/video* device"), {})
-    mode = "snapshot drawn in the terminal (ffmpeg)"
+        return Verdict("skip", msg("webcam.view_cannot", why=msg("guided.no_video")), {})
+    words = msg("guided.webcam_mode")
+    mode = words.render("en")
     with term:
         cols, rows = term.size()
         frame = grab_frame(ctx.run, devices[0], cols, rows)
         if isinstance(frame, str):
             return Verdict(
                 "fail",
-                msg("webcam.view_bad", mode=mode),
+                msg("webcam.view_bad", mode=words),
                 {"device": devices[0], "error": frame},
                 repair=msg("repair.replace_webcam"),
             )
@@ -573,7 +583,7 @@ def webcam_view_check(ctx: CheckContext, _target: Target | None) -> Verdict:
         "mode": mode,
     }
     if answer == "yes":
-        return Verdict("pass", msg("webcam.view_ok", mode=mode), evidence)
+        return Verdict("pass", msg("webcam.view_ok", mode=words), evidence)
     return Verdict(
-        "fail", msg("webcam.view_bad", mode=mode), evidence, repair=msg("repair.replace_webcam")
+        "fail", msg("webcam.view_bad", mode=words), evidence, repair=msg("repair.replace_webcam")
     )
