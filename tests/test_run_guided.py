@@ -437,7 +437,8 @@ def test_one_more_failed_answer_sends_the_laptop_to_parts(bench: Any) -> None:
     assert checks["screen"]["evidence"]["answers"]["blue"] == "no"
     assert checks["screen"]["summaries"] == {
         "en": "The technician saw defects on: blue (console text area, 8 colours).",
-        "fr": "Le technicien a vu des défauts sur : bleu (zone de texte de la console, 8 couleurs).",
+        "fr": "Le technicien a vu des défauts sur : bleu "
+        "(zone de texte de la console, 8 couleurs).",
     }
     grade = record["checks"]["grade"]
     assert grade["repairs"] == [
