@@ -19,7 +19,7 @@ SKIPPED = ("RShift", "Caps", "q")
 
 # Runs in the guest (Debian's python3, stdlib only).
 TYPIST = r"""
-import fcntl, json, os, pty, struct, sys, threading, time
+import fcntl, glob, json, os, pty, struct, sys, threading, time
 
 codes = json.load(open("/out/codes.json"))
 EV_SYN, EV_KEY, EV_ABS = 0, 1, 3
@@ -54,9 +54,33 @@ def send(fd, *events):
     time.sleep(0.01)
 
 
+def event_node(name):
+    for sysfs in glob.glob("/sys/class/input/event*"):
+        try:
+            with open(sysfs + "/device/name") as f:
+                if f.read().strip() == name:
+                    return "/dev/input/" + os.path.basename(sysfs)
+        except OSError:
+            pass
+    return None
+
+
+def wait_for_nodes(*names):
+    # devtmpfs makes /dev/input/eventN after UI_DEV_CREATE returns, in its own time: wait
+    # until both exist (a fixed second may not be enough in a guest on a loaded host)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        nodes = [event_node(name) for name in names]
+        if all(node and os.path.exists(node) for node in nodes):
+            print("input nodes", nodes)
+            return
+        time.sleep(0.05)
+    sys.exit(f"no /dev/input/event node for {names}")
+
+
 keyboard = device(b"weee test typist", range(1, 128))
 pad = device(b"weee test clickpad", [BTN_LEFT, BTN_TOOL_FINGER, BTN_TOUCH], {0: 1000, 1: 800})
-time.sleep(1.0)  # let devtmpfs make /dev/input/eventN
+wait_for_nodes("weee test typist", "weee test clickpad")
 
 
 def run_weee(only, out, act):
@@ -85,7 +109,9 @@ def run_weee(only, out, act):
 
 def wait_for(seen, text):
     deadline = time.time() + 120
-    while not seen(text) and time.time() < deadline:
+    while not seen(text):
+        if time.time() > deadline:
+            sys.exit(f"{text!r} never shown")  # rather than type to nobody until timeout
         time.sleep(0.05)
 
 
