@@ -429,11 +429,15 @@ def test_one_more_failed_answer_sends_the_laptop_to_parts(bench: Any) -> None:
     """Three repairs (keyboard, screen, audio) where the policy allows two: parts."""
     bench.profile(SHORT)
     p = bench.start("--lang", "en")
+    # pressed while the automatic checks run: no answer to the keyboard check later
+    # (checks.health.terminal enters cbreak mode with TCSAFLUSH, dropping it)
+    p.text("q")
     answer_guided_checks(p, "en", missing_keys=frozenset({"q"}), dead_colour="blue", heard=False)
     assert p.exit_status() == 1, p.stderr()
     record = bench.record()
     checks = checks_by_id(record)
     assert [checks[i]["status"] for i in ("keyboard", "screen", "speakers")] == ["fail"] * 3
+    assert checks["keyboard"]["evidence"]["keys_missing"] == ["q"]
     assert checks["screen"]["evidence"]["answers"]["blue"] == "no"
     assert checks["screen"]["summaries"] == {
         "en": "The technician saw defects on: blue (console text area, 8 colours).",

@@ -315,23 +315,6 @@ def outcome_from_checks(doc: dict[str, Any], policy: Any) -> CheckOutcome:
     )
 
 
-def _flush_typeahead() -> None:
-    """Keys pressed while the automatic checks ran are no answers: drop them."""
-    import os
-    import termios
-
-    try:
-        fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
-    except OSError:
-        return
-    try:
-        termios.tcflush(fd, termios.TCIFLUSH)
-    except termios.error:
-        pass
-    finally:
-        os.close(fd)
-
-
 def guided(ctx: RunContext) -> StepOutput:
     """The interactive checks, answered by the technician on the terminal while the full
     screen steps aside; their verdicts join the automatic ones and the laptop is graded
@@ -354,7 +337,8 @@ def guided(ctx: RunContext) -> StepOutput:
     # go into the record, skipped by the check runner with that reason, not missing.
     screen: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
     if terminal is not None:
-        _flush_typeahead()
+        # keys pressed while the automatic checks ran are no answers: each check's
+        # Terminal enters cbreak mode with TCSAFLUSH, which drops them
         screen = ctx.view.suspended()
     try:
         with screen:

@@ -8,6 +8,8 @@ asset ID in block letters, readable from across the room. French or English.
 from __future__ import annotations
 
 import contextlib
+import sys
+import termios
 import threading
 from collections import deque
 from collections.abc import Iterator
@@ -46,6 +48,35 @@ def _label(key: str, lang: Lang) -> str:
     return t(f"run.screen.{key}", lang)
 
 
+class _Echo:
+    """The terminal's echo, off while the full screen is drawn: a key pressed meanwhile
+    would print over it (the guided step then drops such keys, see agent.run.steps).
+    Given back as it was whenever the screen steps aside and at the end."""
+
+    def __init__(self) -> None:
+        self.saved: list[Any] | None = None
+
+    def off(self) -> None:
+        if not sys.stdin.isatty():
+            return
+        try:
+            attrs = termios.tcgetattr(sys.stdin.fileno())
+            self.saved = list(attrs)
+            attrs[3] &= ~termios.ECHO
+            termios.tcsetattr(sys.stdin.fileno(), termios.TCSANOW, attrs)
+        except termios.error:
+            self.saved = None
+
+    def restore(self) -> None:
+        if self.saved is None:
+            return
+        try:
+            termios.tcsetattr(sys.stdin.fileno(), termios.TCSANOW, self.saved)
+        except termios.error:
+            pass
+        self.saved = None
+
+
 class BenchScreen(RunView):
     def __init__(
         self, *, lang: Lang = "en", console: Console | None = None, screen: bool = True
@@ -67,6 +98,8 @@ class BenchScreen(RunView):
             get_renderable=self.render,
             transient=False,
         )
+        self._echo = _Echo()
+        self._echo.off()
         self.live.start()
 
     # --- events ----------------------------------------------------------------------
@@ -112,15 +145,18 @@ class BenchScreen(RunView):
         # read the keyboard themselves (nothing here reads stdin). What they leave there
         # is cleared, so the verdict printed at the end stands alone.
         self.live.stop()
+        self._echo.restore()
         try:
             yield
         finally:
             if self.console.is_terminal:
                 self.console.clear()
+            self._echo.off()
             self.live.start()
 
     def close(self) -> None:
         self.live.stop()
+        self._echo.restore()
         # the alternate screen is gone with Live: leave the verdict on the console
         if self.final is not None:
             self.console.print(self.render())

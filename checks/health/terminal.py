@@ -118,7 +118,9 @@ class Terminal:
         # re-entrant: the kit check opens it around several guided steps
         if self._depth == 0:
             self._saved = termios.tcgetattr(self.fd)
-            tty.setcbreak(self.fd)
+            # TCSAFLUSH: keys pressed before the question (while a bench run's automatic
+            # checks ran, say) are dropped, never taken as an answer
+            tty.setcbreak(self.fd, termios.TCSAFLUSH)
             self.write("\x1b[?25l")  # hide the cursor
         self._depth += 1
         return self
