@@ -226,7 +226,9 @@ def run_stress(
     try:
         for p in procs:
             p.start()
-        while time.monotonic() < deadline:
+        # at least one sample, even when starting the workers took the whole budget (a
+        # loaded machine, a short run): a run with no temperature would pass unseen
+        while True:
             time.sleep(min(sample_s, max(0.0, deadline - time.monotonic())))
             temp = cpu_temperature(read_temperatures(sensors))
             freqs = psutil.cpu_freq(percpu=True) or []
@@ -238,6 +240,8 @@ def run_stress(
                 + (f", {temp:.0f} °C" if temp is not None else "")
                 + (f", {mean:.0f} MHz" if mean else "")
             )
+            if time.monotonic() >= deadline:
+                break
     finally:
         for p in procs:
             p.join(timeout=5)
