@@ -13,6 +13,16 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Property tests judge results, not speed: no per-example deadline and no too_slow health
+# check. On a loaded CI machine an example can pass Hypothesis's default 200 ms; it then
+# replays it, finds it fast, and fails the test as "Unreliable test timings" (Flaky).
+# A test's own @settings inherits these unless it names them.
+settings.register_profile(
+    "weee", deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
+settings.load_profile("weee")
 
 REPO = Path(__file__).resolve().parents[1]
 TEST_DATA = REPO / "tests" / "data"
