@@ -56,7 +56,9 @@ def browser() -> Iterator[Any]:
 def page(browser: Any) -> Iterator[Any]:
     context = browser.new_context(accept_downloads=True, locale="en-GB")
     page = context.new_page()
-    page.set_default_timeout(20_000)
+    # generous: each wait ends as soon as the page is there; headless chromium on a
+    # loaded 2-core CI machine is slow to lay out and to render the PDFs
+    page.set_default_timeout(60_000)
     yield page
     context.close()
 
