@@ -600,3 +600,35 @@ def test_ctrl_c_in_the_guided_step_gives_the_terminal_back(bench: Any, tmp_path:
     assert state["steps"]["checks"]["status"] == "done"
     assert state["steps"]["guided"]["status"] == "running"  # taken again next time
     assert not list((bench.data / "spool" / "records").glob("*.json"))
+
+
+def test_without_a_terminal_the_guided_checks_are_recorded_skipped(
+    bench: Any, tmp_path: Path
+) -> None:
+    """An attended run with nobody's terminal (a service, a pipe): it does not hang on a
+    question no one sees; the guided checks are in the record, skipped with why."""
+    bench.profile(SHORT)
+    # subprocess, not run_command: the run must start in a session of its own, with no
+    # controlling terminal at all (/dev/tty cannot be opened), which run_command does not do
+    done = subprocess.run(
+        [WEEE, "run", "--profile", str(tmp_path / "profile.toml"), "--lang", "en", "--json"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        start_new_session=True,
+        env={**os.environ, "HOME": str(tmp_path / "home")},
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr  # not certified: no erasure in this profile
+    summary = json.loads(done.stdout)
+    assert summary["steps"]["guided"] == {
+        "status": "skipped",
+        "summary": "no terminal for the guided checks",
+        "duration_s": summary["steps"]["guided"]["duration_s"],
+    }
+    checks = checks_by_id(bench.record())
+    for check_id in (*GUIDED, "kit.confirm"):
+        assert checks[check_id]["status"] == "skip", check_id
+        assert checks[check_id]["interactive"] is True
+        assert checks[check_id]["summary"] == "Skipped: needs an interactive terminal."
