@@ -540,55 +540,78 @@ def test_tls_with_a_private_ca(
     assert_stored_once_in_order(server, registered[1], spool, docs)
 
 
+def fork_sync(spool: Spool, url: str, token: str) -> tuple[int, int]:
+    """``sync_spool`` in a forked child; returns its pid and a pipe that gets a byte per
+    progress line (the first: it has its pending list and starts the first upload) and
+    ends when the child does. The caller reaps the child, then closes the pipe."""
+    started, tell = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child never returns into pytest
+        try:
+            os.close(started)
+
+            def told(_line: str) -> None:
+                os.write(tell, b".")  # the parent keeps the pipe open until the end
+
+            transport = requests_transport()
+            sync_spool(spool, server=url, token=token, transport=transport, progress=told)
+        finally:
+            os._exit(0)
+    os.close(tell)
+    os.read(started, 1)
+    return pid, started
+
+
 def test_sync_killed_at_random_instants_still_stores_each_record_once(
     server: Server, registered: tuple[Path, str], bench_dir: Path
 ) -> None:
     token = registered[1]
     bench = load_bench(bench_dir)
-    # The kill instants are drawn within the time one record's upload takes on this
-    # machine, measured here (a record of its own): a fixed window is too short for a
-    # loaded machine or too long for a fast one, where the child would finish first.
+    # The kill instants are drawn within the time a forked child takes, on this machine
+    # and now, from its first progress line to its end for one record of its own: a fixed
+    # window is too short for a loaded machine or too long for a fast one, where the
+    # child would finish first.
     timing = Spool(bench_dir / "timing-spool")
     timing.add(laptop_records(bench, 1)[0])
+    pid, pipe = fork_sync(timing, server.url, token)
     clock = time.monotonic()
-    sync_spool(timing, server=server.url, token=token, transport=requests_transport())
+    while os.read(pipe, 64):
+        pass
     window = time.monotonic() - clock
-    docs = laptop_records(bench, 8)
-    spool = spool_of(bench_dir, docs)
+    os.waitpid(pid, 0)
+    os.close(pipe)
+    assert not timing.pending()
+    spool = Spool(bench_dir / "spool")
+    docs: list[dict[str, Any]] = []
     rng = random.Random(6)
-    kills = 0
-    for _ in range(25):
+    kills = misses = 0
+    for _ in range(40):
         if not spool.pending():
-            break
-        started, tell = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the child never returns into pytest
-            try:
-                os.close(started)
-
-                def told(_line: str, fd: int = tell) -> None:
-                    os.write(fd, b".")  # the parent keeps the pipe open until the end
-
-                sync_spool(
-                    spool,
-                    server=server.url,
-                    token=token,
-                    transport=requests_transport(),
-                    progress=told,
-                )
-            finally:
-                os._exit(0)
-        os.close(tell)
-        # The kill lands at a random instant after the child has started its first
-        # upload (its first progress line), not after a fixed delay from the fork.
-        os.read(started, 1)
+            if kills >= 3:
+                break
+            # the first batch; or a child finished everything before its kill (the
+            # machine got faster: the window was halved) and fewer than three landed
+            batch = laptop_records(bench, 6)
+            for doc in batch:
+                spool.add(doc)
+            docs += batch
+        # the kill lands at a random instant after the child has started its first
+        # upload, not after a fixed delay from the fork
+        pid, pipe = fork_sync(spool, server.url, token)
         time.sleep(rng.uniform(0.0, window))
         os.kill(pid, signal.SIGKILL)
         _, status = os.waitpid(pid, 0)
-        os.close(started)
-        kills += os.WIFSIGNALED(status)
+        os.close(pipe)
+        if os.WIFSIGNALED(status):
+            kills += 1
+        else:
+            misses += 1
+            window /= 2
     result = sync_spool(spool, server=server.url, token=token, transport=requests_transport())
-    print(f"{kills} kills, window {window * 1000:.0f} ms")
+    print(
+        f"{kills} kills, {misses} children done first, {len(result.stored)} stored by the "
+        f"last run, {len(docs)} records, window {window * 1000:.0f} ms at the end"
+    )
     assert kills >= 3 and not spool.pending()
     assert len(result.stored) + len(result.duplicates) <= len(docs)
     assert_stored_once_in_order(server, token, spool, docs)
