@@ -200,19 +200,39 @@ def derive_certified(record: Mapping[str, Any]) -> bool:
     )
 
 
-def certified_reason(record: Mapping[str, Any]) -> str:
-    """Why :func:`derive_certified` says what it says, in one phrase."""
+def uncertified_cause(record: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Why :func:`derive_certified` says what it says: a cause and its facts.
+
+    One rule for every wording: :func:`certified_reason` words it in English, the bench
+    run's screen in the technician's language.
+    """
     if not record["erasures"]:
-        return "the record holds no erasure"
+        return "no_erasure", {}
     for index, erasure in enumerate(record["erasures"]):
         if erasure["status"] != "certified":
-            return f"erasures[{index}] ({erasure['media']['device']}) is {erasure['status']!r}"
+            facts = {"index": index, "device": erasure["media"]["device"]}
+            return "erasure", {**facts, "status": erasure["status"]}
     image = record["image"]
     if image is None:
-        return "the record holds no image result"
+        return "no_image", {}
     if image["status"] != "verified":
-        return f"the image is {image['status']!r}"
-    return "every erasure is certified and the image verified"
+        return "image", {"status": image["status"]}
+    return "all_certified", {}
+
+
+_CAUSES = {
+    "no_erasure": "the record holds no erasure",
+    "erasure": "erasures[{index}] ({device}) is {status!r}",
+    "no_image": "the record holds no image result",
+    "image": "the image is {status!r}",
+    "all_certified": "every erasure is certified and the image verified",
+}
+
+
+def certified_reason(record: Mapping[str, Any]) -> str:
+    """Why :func:`derive_certified` says what it says, in one phrase."""
+    cause, facts = uncertified_cause(record)
+    return _CAUSES[cause].format(**facts)
 
 
 def validate_record(record: Any) -> None:

@@ -663,27 +663,15 @@ def record(ctx: RunContext) -> StepOutput:
 
 
 def not_certified_reason(record: dict[str, Any]) -> Msg:
-    """``inventory.record.certified_reason`` in both languages (same rules, same order;
-    tests/test_run.py holds the English of the two equal)."""
-    if not record["erasures"]:
-        return msg("run.reason.no_erasure")
-    for index, erasure in enumerate(record["erasures"]):
-        if erasure["status"] != "certified":
-            return msg(
-                "run.reason.erasure",
-                index=index,
-                number=index + 1,
-                device=erasure["media"]["device"],
-                status=erasure["status"],
-                status_word=_erasure_word(erasure["status"]),
-            )
-    image = record["image"]
-    if image is None:
-        return msg("run.reason.no_image")
-    if image["status"] != "verified":
-        status = image["status"]
-        return msg("run.reason.image", status=status, status_word=_erasure_word(status))
-    return msg("run.reason.all_certified")
+    """``inventory.record.certified_reason`` in the technician's language."""
+    from inventory.record import uncertified_cause
+
+    cause, facts = uncertified_cause(record)
+    if "status" in facts:
+        facts["status_word"] = _erasure_word(facts["status"])
+    if "index" in facts:
+        facts["number"] = facts["index"] + 1
+    return msg(f"run.reason.{cause}", **facts)
 
 
 def spool(ctx: RunContext) -> StepOutput:

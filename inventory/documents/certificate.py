@@ -40,6 +40,7 @@ from inventory.documents.common import (
     when,
 )
 from inventory.documents.words import Translate, translator
+from inventory.record import uncertified_cause
 
 GREEN = colors.HexColor("#1b7a3a")
 RED = colors.HexColor("#b3261e")
@@ -182,24 +183,23 @@ def _drive_pairs(erasure: Mapping[str, Any], t: Translate) -> list[tuple[str, ob
     ]
 
 
+_CAUSE_PHRASES = {
+    "no_erasure": "the record holds no erasure",
+    "erasure": "erasures[{index}] ({device}) is {status}",
+    "no_image": "the record holds no image result",
+    "image": "the image is {status}",
+    "all_certified": "every erasure is certified and the image verified",
+}
+
+
 def not_certified_reason(record: Mapping[str, Any], t: Translate) -> str:
     """``inventory.record.certified_reason`` in the document's language."""
-    if not record["erasures"]:
-        return t("the record holds no erasure")
-    for index, erasure in enumerate(record["erasures"]):
-        if erasure["status"] != "certified":
-            return t("erasures[{index}] ({device}) is {status}").format(
-                index=index,
-                number=index + 1,
-                device=erasure["media"]["device"],
-                status=repr(erasure["status"]),
-            )
-    image = record["image"]
-    if image is None:
-        return t("the record holds no image result")
-    if image["status"] != "verified":
-        return t("the image is {status}").format(status=repr(image["status"]))
-    return t("every erasure is certified and the image verified")
+    cause, facts = uncertified_cause(record)
+    if "status" in facts:
+        facts["status"] = repr(facts["status"])
+    if "index" in facts:
+        facts["number"] = facts["index"] + 1
+    return t(_CAUSE_PHRASES[cause]).format(**facts)
 
 
 def certificate_page(
