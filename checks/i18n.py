@@ -243,6 +243,46 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "en": "{name}: the SMART short self-test was interrupted ({result}).",
         "fr": "{name} : l'auto-test SMART court a été interrompu ({result}).",
     },
+    "storage.no_smart_reason.unsupported": {
+        "en": "{raw}",
+        "fr": "le disque ne gère pas SMART",
+    },
+    "storage.no_smart_reason.disabled": {
+        "en": "{raw}",
+        "fr": "SMART est désactivé sur le disque",
+    },
+    "storage.no_smart_reason.open_failed": {
+        "en": "{raw}",
+        "fr": "smartctl n'a pas pu ouvrir le disque",
+    },
+    "storage.no_smart_reason.bridge": {
+        "en": "{raw}",
+        "fr": "smartctl n'a pas pu interroger le disque (adaptateur USB ou interface inconnue)",
+    },
+    "storage.no_smart_reason.no_data": {
+        "en": "{raw}",
+        "fr": "smartctl n'a donné aucune donnée SMART",
+    },
+    "storage.selftest_no_log": {
+        "en": "no self-test log entry",
+        "fr": "aucune entrée dans le journal d'auto-test",
+    },
+    # NVMe critical_warning bits (the words of the NVM Express base spec)
+    "nvme.warning.0": {
+        "en": "available spare below threshold",
+        "fr": "réserve disponible sous le seuil",
+    },
+    "nvme.warning.1": {"en": "temperature out of range", "fr": "température hors limites"},
+    "nvme.warning.2": {"en": "reliability degraded", "fr": "fiabilité dégradée"},
+    "nvme.warning.3": {"en": "media read-only", "fr": "support en lecture seule"},
+    "nvme.warning.4": {
+        "en": "volatile memory backup failed",
+        "fr": "sauvegarde de la mémoire volatile en panne",
+    },
+    "nvme.warning.5": {
+        "en": "persistent memory region read-only",
+        "fr": "région de mémoire persistante en lecture seule",
+    },
     # --- battery ---
     "battery.none": {
         "en": "No battery found.",
@@ -349,6 +389,14 @@ MESSAGES: dict[str, dict[Lang, str]] = {
     "cpu.stress_throttled": {
         "en": "The processor slowed down under load ({detail}): check the cooling.",
         "fr": "Le processeur a ralenti en charge ({detail}) : vérifier le refroidissement.",
+    },
+    "cpu.throttle_events": {
+        "en": "{count} thermal throttle events",
+        "fr": "{count} épisodes de bridage thermique",
+    },
+    "cpu.throttle_clock": {
+        "en": "{low} of {max} MHz",
+        "fr": "{low} sur {max} MHz",
     },
     "cpu.sensors_none": {
         "en": "No temperature sensor is readable.",
@@ -495,6 +543,70 @@ MESSAGES: dict[str, dict[Lang, str]] = {
     "cosmetic.grade": {
         "en": "Case condition graded {grade} by the technician.",
         "fr": "État du boîtier noté {grade} par le technicien.",
+    },
+    "touchpad.zone": {"en": "zone {col},{row}", "fr": "zone {col},{row}"},
+    "touchpad.button": {"en": "{button} button", "fr": "bouton {button}"},
+    "pointer.left": {"en": "left", "fr": "gauche"},
+    "pointer.right": {"en": "right", "fr": "droite"},
+    "pointer.middle": {"en": "middle", "fr": "milieu"},
+    "pointer.up": {"en": "up", "fr": "haut"},
+    "pointer.down": {"en": "down", "fr": "bas"},
+    # --- the keyboard check's screen: what it cannot see, and key caps with words ---
+    "keyboard.unseen.caps_lock": {"en": "Caps Lock", "fr": "Verr. Maj"},
+    "keyboard.unseen.fn": {"en": "Fn", "fr": "Fn"},
+    "keyboard.unseen.super": {"en": "Super", "fr": "Super (Windows)"},
+    "keyboard.unseen.print_screen": {"en": "Print Screen", "fr": "Impr. écran"},
+    "keyboard.unseen.sides": {
+        "en": "left/right modifiers told apart",
+        "fr": "distinction des modificateurs gauche et droit",
+    },
+    "keyboard.unseen.fn_firmware": {
+        "en": "Fn (handled by the laptop's firmware)",
+        "fr": "Fn (géré par le micrologiciel de l'ordinateur)",
+    },
+    # key caps that carry words, named as an AZERTY keyboard prints them; Esc, Tab, Ctrl,
+    # Alt, AltGr, Menu and the F-keys read the same on most French laptops
+    "keyboard.key.Bksp": {"en": "Bksp", "fr": "Retour"},
+    "keyboard.key.Enter": {"en": "Enter", "fr": "Entrée"},
+    "keyboard.key.Shift": {"en": "Shift", "fr": "Maj"},
+    "keyboard.key.LShift": {"en": "LShift", "fr": "Maj G"},
+    "keyboard.key.RShift": {"en": "RShift", "fr": "Maj D"},
+    "keyboard.key.LCtrl": {"en": "LCtrl", "fr": "Ctrl G"},
+    "keyboard.key.RCtrl": {"en": "RCtrl", "fr": "Ctrl D"},
+    "keyboard.key.Space": {"en": "Space", "fr": "Espace"},
+    "keyboard.key.Caps": {"en": "Caps", "fr": "Verr. Maj"},
+    "keyboard.key.PrtSc": {"en": "PrtSc", "fr": "Impr. écran"},
+    "keyboard.key.Ins": {"en": "Ins", "fr": "Inser"},
+    "keyboard.key.Del": {"en": "Del", "fr": "Suppr"},
+    "keyboard.key.Home": {"en": "Home", "fr": "Début"},
+    "keyboard.key.End": {"en": "End", "fr": "Fin"},
+    "keyboard.key.PgUp": {"en": "PgUp", "fr": "Pg. préc."},
+    "keyboard.key.PgDn": {"en": "PgDn", "fr": "Pg. suiv."},
+    "keyboard.screen.title": {
+        "en": "Keyboard: press every key once. Lit keys have answered. Press Enter {presses} times in a row to finish.",
+        "fr": "Clavier : appuyez une fois sur chaque touche. Les touches allumées ont répondu. Appuyez {presses} fois de suite sur Entrée pour finir.",
+    },
+    "keyboard.screen.unseen": {
+        "en": "Cannot be seen here: {keys}.",
+        "fr": "Invisible ici : {keys}.",
+    },
+    # --- progress of the timed checks, while they run ---
+    "progress.waiting": {"en": "waiting for {check}", "fr": "attente de {check}"},
+    "progress.cpu_stress": {
+        "en": "CPU stress {elapsed}/{seconds} s",
+        "fr": "charge du processeur {elapsed}/{seconds} s",
+    },
+    "progress.memory_pattern": {
+        "en": "memory pattern test: {done}/{total} patterns",
+        "fr": "test de la mémoire : {done}/{total} motifs",
+    },
+    "progress.self_test": {
+        "en": "{name}: SMART short self-test, {left} % left",
+        "fr": "{name} : auto-test SMART court, reste {left} %",
+    },
+    "progress.eta": {
+        "en": "{text} · about {eta} left",
+        "fr": "{text} · reste environ {eta}",
     },
     # --- kit ---
     "kit.ok": {

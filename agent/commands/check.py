@@ -95,6 +95,7 @@ def check(
     """Check this laptop's health and grade it against the programme policy."""
     from agent.commands.probe import open_source
     from checks.health import CHECKS, run_health_checks
+    from checks.health.runner import ChecksEta, with_eta
     from checks.health.terminal import Terminal
     from checks.i18n import detect_lang
     from checks.policy import default_policy_text, load_policy
@@ -133,14 +134,28 @@ def check(
     terminal = Terminal() if (not unattended and Terminal.available()) else None
     progress = _Progress(enabled=sys.stderr.isatty())
     interactive_ids: set[str] = set()
+    # the time left from what each check really gets under this policy (as weee run)
+    eta: list[ChecksEta] = []
+
+    def on_plan(plan: list[Planned]) -> None:
+        eta.append(ChecksEta.of(plan, policy))
+
+    def said(text: str) -> None:
+        progress(with_eta(text, eta[0] if eta else None, language))
 
     def on_start(p: Planned) -> None:
+        if eta:
+            eta[0].start(p.id)
         if p.spec.interactive and p.skip is None:
             progress.clear()
             progress.paused = True
             interactive_ids.add(p.id)
+        elif p.skip is None:
+            said(p.id)
 
     def on_result(r: CheckResult) -> None:
+        if eta:
+            eta[0].finish(r.id)
         if r.id in interactive_ids:
             progress.paused = False
         progress.clear()
@@ -166,9 +181,10 @@ def check(
             only=ids or None,
             lang=language,
             terminal=terminal,
-            progress=progress,
+            progress=said,
             on_result=on_result,
             on_start=on_start,
+            on_plan=on_plan,
             **extra_run,
         )
     progress.clear()

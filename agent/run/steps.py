@@ -160,63 +160,60 @@ def _policy(ctx: RunContext) -> Any:
 
 
 class _ChecksProgress:
-    """The checks step's bar: checks done over checks planned, the ETA from their
-    declared durations, and what runs now. The checks' own progress sentences are
-    English only (checks.health.cpu, .memory, .storage): shown in an English run."""
+    """The checks step's bar: checks done over checks planned, the ETA from the time
+    each check really gets under the policy (checks.health.runner.ChecksEta, as
+    ``weee check`` uses it), what runs now and the checks' own progress sentences,
+    already in the run's language."""
 
-    def __init__(self, ctx: RunContext) -> None:
+    def __init__(self, ctx: RunContext, policy: Any) -> None:
         self.ctx = ctx
-        self.planned: dict[str, float] = {}
-        self.finished: set[str] = set()
+        self.policy = policy
+        self.eta: Any = None
         self.current = ""
-        self.started = time.monotonic()
 
     def plan(self, planned: list[Any]) -> None:
-        self.planned = {p.id: 0.0 if p.skip else p.spec.estimated_s for p in planned}
+        from checks.health.runner import ChecksEta
+
+        self.eta = ChecksEta.of(planned, self.policy)
 
     def _show(self, detail: str) -> None:
-        total = sum(self.planned.values())
-        done = sum(s for i, s in self.planned.items() if i in self.finished)
-        left = total - done
+        if self.eta is None:
+            return
+        total = self.eta.total_s
         line = self.ctx.say(
             "run.checks.running",
-            done=len(self.finished),
-            total=len(self.planned),
+            done=len(self.eta.finished),
+            total=len(self.eta.expected),
             check=detail,
         )
         self.ctx.view.step_progress(
-            "checks", done / total if total else None, left if total else None, line
+            "checks", self.eta.fraction(), self.eta.left_s() if total else None, line
         )
 
     def on_start(self, planned: Any) -> None:
         self.current = planned.id
+        if self.eta is not None:
+            self.eta.start(planned.id)
         self._show(self.current)
 
     def on_result(self, result: Any) -> None:
-        self.finished.add(result.id)
+        if self.eta is not None:
+            self.eta.finish(result.id)
         status = msg(f"run.check_status.{result.status}")
         self._show(self.ctx.say("run.checks.result", check=result.id, status=status))
 
     def progress(self, text: str) -> None:
-        if self.ctx.lang == "en":
-            self._show(f"{self.current}: {text}")
+        # the check's sentence comes rendered in the run's language (checks.i18n)
+        self._show(f"{self.current}: {text}")
 
 
 def _run_automatic(ctx: RunContext, *, everything: bool) -> CheckOutcome:
     from checks.health import CHECKS, run_health_checks
-    from checks.health.runner import plan_checks
 
     assert ctx.report is not None and ctx.source is not None
     specs = list(CHECKS) if everything else [c for c in CHECKS if not c.interactive]
-    shown = _ChecksProgress(ctx)
     policy = _policy(ctx)
-
-    def on_start(planned: Any) -> None:
-        if not shown.planned:
-            # the runner's own plan, made again (it is pure) to know the whole in advance
-            shown.plan(plan_checks(specs, _plan_context(ctx, policy, specs)))
-        shown.on_start(planned)
-
+    shown = _ChecksProgress(ctx, policy)
     return run_health_checks(
         ctx.report,
         ctx.source,
@@ -225,25 +222,9 @@ def _run_automatic(ctx: RunContext, *, everything: bool) -> CheckOutcome:
         lang=ctx.lang,
         specs=specs,
         progress=shown.progress,
-        on_start=on_start,
+        on_plan=shown.plan,
+        on_start=shown.on_start,
         on_result=shown.on_result,
-    )
-
-
-def _plan_context(ctx: RunContext, policy: Any, specs: list[Any]) -> Any:
-    import os
-
-    from checks.health.model import CheckContext
-
-    assert ctx.report is not None and ctx.source is not None
-    return CheckContext(
-        report=ctx.report,
-        source=ctx.source,
-        policy=policy,
-        lang=ctx.lang,
-        live=ctx.source.live,
-        is_root=os.geteuid() == 0,
-        unattended=True,
     )
 
 

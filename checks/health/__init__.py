@@ -79,11 +79,13 @@ def run_health_checks(
     progress: Callable[[str], None] = lambda _t: None,
     on_result: Callable[[CheckResult], None] = lambda _r: None,
     on_start: Callable[[Planned], None] = lambda _p: None,
+    on_plan: Callable[[list[Planned]], None] = lambda _p: None,
     specs: Sequence[CheckSpec] = CHECKS,
     **context: Any,
 ) -> CheckOutcome:
     """Plan, run and grade the checks; ``context`` overrides CheckContext fields (fakes
-    in tests: ``run=``, ``which=``)."""
+    in tests: ``run=``, ``which=``). ``on_plan`` sees the whole plan before the first
+    check starts (for a bar and an ETA: :class:`checks.health.runner.ChecksEta`)."""
     settings: dict[str, Any] = {"live": source.live, "is_root": os.geteuid() == 0, **context}
     ctx = CheckContext(
         report=report,
@@ -98,6 +100,7 @@ def run_health_checks(
     started = datetime.now(UTC).isoformat(timespec="seconds")
     t0 = time.monotonic()
     plan = plan_checks(specs, ctx, only)
+    on_plan(plan)
     results = run_checks(plan, ctx, on_result=on_result, on_start=on_start)
     return CheckOutcome(
         results=results,

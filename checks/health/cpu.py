@@ -21,7 +21,7 @@ from typing import Any
 import psutil
 
 from checks.health.model import Verdict
-from checks.i18n import msg
+from checks.i18n import Lang, msg, t
 from checks.policy import Policy
 from checks.probe.model import Cpu
 from checks.source import Source
@@ -213,6 +213,7 @@ def run_stress(
     sample_s: float = 1.0,
     sensors: Callable[[], dict[str, list[Any]]] = psutil.sensors_temperatures,
     progress: Callable[[str], None] = lambda _t: None,
+    lang: Lang = "en",
 ) -> StressRun:
     workers = workers or os.cpu_count() or 1
     before = throttle_counts(source)
@@ -235,8 +236,10 @@ def run_stress(
             mean = sum(f.current for f in freqs) / len(freqs) if freqs else None
             elapsed = time.monotonic() - start
             run.samples.append(StressSample(round(elapsed, 1), temp, mean))
+            # the sentence from the catalogue; the readings after it are numbers and
+            # units, the same in every language
             progress(
-                f"CPU stress {elapsed:.0f}/{seconds:.0f} s"
+                t("progress.cpu_stress", lang, elapsed=round(elapsed), seconds=round(seconds))
                 + (f", {temp:.0f} °C" if temp is not None else "")
                 + (f", {mean:.0f} MHz" if mean else "")
             )
@@ -283,12 +286,15 @@ def evaluate_stress(run: StressRun, policy: Policy) -> Verdict:
     if run.throttle_events:
         return Verdict(
             "warn",
-            msg("cpu.stress_throttled", detail=f"{run.throttle_events} thermal throttle events"),
+            msg(
+                "cpu.stress_throttled",
+                detail=msg("cpu.throttle_events", count=run.throttle_events),
+            ),
             evidence,
         )
     if ratio is not None and ratio < cp.throttle_warn_ratio:
         assert run.max_mhz is not None
-        detail = f"{min(late):.0f} of {run.max_mhz:.0f} MHz"
+        detail = msg("cpu.throttle_clock", low=round(min(late)), max=round(run.max_mhz))
         return Verdict("warn", msg("cpu.stress_throttled", detail=detail), evidence)
     if peak is not None and peak >= cp.temperature_warn_c:
         return Verdict("warn", msg("cpu.stress_hot_warn", peak=round(peak)), evidence)

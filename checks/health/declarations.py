@@ -37,6 +37,7 @@ def _storage_self_test(ctx: CheckContext, t: Target | None) -> Verdict:
         limit_s=ctx.policy.storage.self_test_limit_s,
         progress=ctx.progress,
         sleep=ctx.wait,
+        lang=ctx.lang,
     )
 
 
@@ -52,7 +53,9 @@ def _memory_size(ctx: CheckContext, _t: Target | None) -> Verdict:
 
 def _memory_pattern(ctx: CheckContext, _t: Target | None) -> Verdict:
     mp = ctx.policy.memory
-    return memory.pattern_test(mp.pattern_test_mib, mp.pattern_test_budget_s, progress=ctx.progress)
+    return memory.pattern_test(
+        mp.pattern_test_mib, mp.pattern_test_budget_s, progress=ctx.progress, lang=ctx.lang
+    )
 
 
 def _cpu_model(ctx: CheckContext, _t: Target | None) -> Verdict:
@@ -69,6 +72,7 @@ def _cpu_stress(ctx: CheckContext, _t: Target | None) -> Verdict:
         source=ctx.source,
         max_mhz=ctx.report.cpu.max_mhz,
         progress=ctx.progress,
+        lang=ctx.lang,
     )
     return cpu.evaluate_stress(run, ctx.policy)
 
@@ -130,6 +134,7 @@ CHECKS: list[CheckSpec] = [
         _storage_self_test,
         per="storage",
         estimated_s=100,  # the policy's default limit; it overlaps the other checks
+        policy_s=lambda p: p.storage.self_test_limit_s if p.storage.self_test else 0.0,
         requires=Requires(tools=("smartctl",), root=True, live=True),
         background=True,
         applies=_self_test_applies,
@@ -148,6 +153,8 @@ CHECKS: list[CheckSpec] = [
         "memory",
         _memory_pattern,
         estimated_s=10,
+        # the budget is a ceiling: a fast machine tests the whole slice sooner
+        policy_s=lambda p: p.memory.pattern_test_budget_s,
         requires=LIVE,
         title="write and verify a slice of free RAM",
     ),
@@ -164,6 +171,7 @@ CHECKS: list[CheckSpec] = [
         "cpu",
         _cpu_stress,
         estimated_s=15,
+        policy_s=lambda p: p.cpu.stress_s,
         requires=LIVE,
         title="load every core, watch temperature and throttling",
     ),

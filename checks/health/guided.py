@@ -24,7 +24,7 @@ from checks.health.keyboard import LAYOUTS, key_tokens, keyboard_check
 from checks.health.model import CheckContext, Runner, Target, Verdict
 from checks.health.pointer import DIRECTIONS, MouseEvents, PadEvents, find_touchpads
 from checks.health.terminal import MOUSE_OFF, MOUSE_ON, Terminal
-from checks.i18n import Lang, Msg, msg
+from checks.i18n import MESSAGES, Lang, Msg, msg
 
 YES = {"y": "yes", "o": "yes", "n": "no"}  # "o" for "oui"
 
@@ -36,18 +36,14 @@ def _ui(lang: Lang, en: str, fr: str) -> str:
     return fr if lang == "fr" else en
 
 
-# what the pointer checks draw: button and direction ids in the technician's words
-POINTER_WORDS = {
-    "left": "gauche",
-    "right": "droite",
-    "middle": "milieu",
-    "up": "haut",
-    "down": "bas",
-}
+def _pointer_msg(word: str) -> Msg | str:
+    """A button or direction id (left, up) in the technician's words (pointer.*)."""
+    return msg(f"pointer.{word}") if f"pointer.{word}" in MESSAGES else word
 
 
 def _pointer_word(lang: Lang, word: str) -> str:
-    return POINTER_WORDS.get(word, word) if lang == "fr" else word
+    said = _pointer_msg(word)
+    return said.render(lang) if isinstance(said, Msg) else said
 
 
 def _terminal(ctx: CheckContext) -> Terminal:
@@ -157,14 +153,18 @@ class PointerResult:
     outcome: str  # "complete" | "gave-up" | "no-mouse"
     required_buttons: tuple[str, ...] = ("left", "right")
 
-    def missing(self) -> list[str]:
+    def missing(self) -> list[Msg]:
         out = [
-            f"zone {c + 1},{r + 1}"
+            msg("touchpad.zone", col=c + 1, row=r + 1)
             for r in range(ZONE_ROWS)
             for c in range(ZONE_COLS)
             if (c, r) not in self.zones_seen
         ]
-        out += [f"{b} button" for b in self.required_buttons if b not in self.buttons]
+        out += [
+            msg("touchpad.button", button=_pointer_msg(b))
+            for b in self.required_buttons
+            if b not in self.buttons
+        ]
         return out
 
 
@@ -353,13 +353,17 @@ def touchpad_check(ctx: CheckContext, _target: Target | None) -> Verdict:
     if missing:
         return Verdict(
             "fail",
-            msg("touchpad.missing", missing=", ".join(missing)),
+            msg("touchpad.missing", missing=missing),
             evidence,
             repair=msg("repair.replace_touchpad"),
         )
     return Verdict(
         "pass",
-        msg("touchpad.ok", zones=ZONE_COLS * ZONE_ROWS, buttons=", ".join(sorted(result.buttons))),
+        msg(
+            "touchpad.ok",
+            zones=ZONE_COLS * ZONE_ROWS,
+            buttons=[_pointer_msg(b) for b in sorted(result.buttons)],
+        ),
         evidence,
     )
 

@@ -26,7 +26,7 @@ from typing import Any
 
 from checks.health.model import CheckContext, Target, Verdict
 from checks.health.terminal import Terminal
-from checks.i18n import Lang, msg
+from checks.i18n import LANGS, MESSAGES, Lang, Rendered, msg, t
 from checks.source import Source
 
 # Linux input event codes (include/uapi/linux/input-event-codes.h)
@@ -167,8 +167,10 @@ LAYOUTS: dict[str, list[list[Key]]] = {
         _NAV_ROW,
     ],
 }
-UNSEEABLE_TERMINAL = ["Caps Lock", "Fn", "Super", "Print Screen", "left/right modifiers told apart"]
-UNSEEABLE_EVDEV = ["Fn (handled by the laptop's firmware)"]
+# What each mode cannot see, as catalogue ids (keyboard.unseen.*): the screen says them
+# in the technician's language, the evidence in English
+UNSEEABLE_TERMINAL = ["caps_lock", "fn", "super", "print_screen", "sides"]
+UNSEEABLE_EVDEV = ["fn_firmware"]
 
 
 def evdev_layout(rows: list[list[Key]]) -> list[list[Key]]:
@@ -289,8 +291,22 @@ class KeyEvents:
 # --- the check -------------------------------------------------------------------------
 
 
-def _ui(lang: Lang, en: str, fr: str) -> str:
-    return fr if lang == "fr" else en
+def key_label(key: Key, lang: Lang) -> str:
+    """The key as drawn and named to the technician: words (Enter, Shift, Del) in their
+    language as a French keyboard prints them; characters and F-keys as they are."""
+    entry = f"keyboard.key.{key.label}"
+    return t(entry, lang) if entry in MESSAGES else key.label
+
+
+def key_names(keys: Sequence[Key]) -> Rendered:
+    """The keys' names, space-separated, in each language (a verdict renders late)."""
+    return Rendered(
+        "keyboard.keys", texts={lang: " ".join(key_label(k, lang) for k in keys) for lang in LANGS}
+    )
+
+
+def unseeable_words(ids: Sequence[str], lang: Lang) -> list[str]:
+    return [t(f"keyboard.unseen.{i}", lang) for i in ids]
 
 
 def _lit(key: Key, tokens: set[str], codes: set[int]) -> bool:
@@ -306,27 +322,14 @@ def _draw(
     unseeable: list[str],
 ) -> None:
     term.clear()
-    term.write(
-        _ui(
-            lang,
-            "Keyboard: press every key once. Lit keys have answered. "
-            f"Press Enter {FINISH_PRESSES} times in a row to finish.\r\n",
-            "Clavier : appuyez une fois sur chaque touche. Les touches allumées ont répondu. "
-            f"Appuyez {FINISH_PRESSES} fois de suite sur Entrée pour finir.\r\n",
-        )
-    )
-    term.write(
-        _ui(
-            lang,
-            "Cannot be seen here: " + ", ".join(unseeable) + ".\r\n\r\n",
-            "Invisible ici : " + ", ".join(unseeable) + ".\r\n\r\n",
-        )
-    )
+    term.write(t("keyboard.screen.title", lang, presses=FINISH_PRESSES) + "\r\n")
+    words = unseeable_words(unseeable, lang)
+    term.write(t("keyboard.screen.unseen", lang, keys=words) + "\r\n\r\n")
     for row in rows:
         cells = []
         for key in row:
             style = "\x1b[30;42m" if _lit(key, tokens, codes) else "\x1b[7m"
-            cells.append(f"{style} {key.label} \x1b[0m")
+            cells.append(f"{style} {key_label(key, lang)} \x1b[0m")
         term.write(" ".join(cells) + "\r\n\r\n")
 
 
@@ -374,18 +377,24 @@ def keyboard_check(ctx: CheckContext, _target: Target | None, layout: str | None
     finally:
         devices = list(events.paths)
         events.close()
-    missing = [k.label for k in keys if not _lit(k, tokens, codes)]
+    missing_keys = [k for k in keys if not _lit(k, tokens, codes)]
+    missing = [k.label for k in missing_keys]
     evidence: dict[str, Any] = {
         "layout": name,
         "keys_total": len(keys),
         "keys_missing": missing,
         "mode": f"kernel input events ({', '.join(devices)})" if evdev else "terminal",
-        "not_testable_here": unseeable,
+        "not_testable_here": unseeable_words(unseeable, "en"),
     }
     if missing:
         return Verdict(
             "fail",
-            msg("keyboard.missing", count=len(missing), total=len(keys), keys=" ".join(missing)),
+            msg(
+                "keyboard.missing",
+                count=len(missing),
+                total=len(keys),
+                keys=key_names(missing_keys),
+            ),
             evidence,
             repair=msg("repair.replace_keyboard"),
         )

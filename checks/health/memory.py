@@ -16,7 +16,7 @@ from typing import Any
 import psutil
 
 from checks.health.model import Verdict
-from checks.i18n import msg
+from checks.i18n import Lang, msg, t
 from checks.policy import Policy
 from checks.probe.model import Memory
 
@@ -108,6 +108,7 @@ def pattern_test(
     available_bytes: Callable[[], int] = lambda: psutil.virtual_memory().available,
     clock: Callable[[], float] = time.monotonic,
     progress: Callable[[str], None] = lambda _t: None,
+    lang: Lang = "en",
 ) -> Verdict:
     """Write and verify ``mib`` MiB of fresh anonymous memory with fixed patterns and
     an address pattern (catches address lines that alias), within ``budget_s``."""
@@ -145,7 +146,9 @@ def pattern_test(
             tested_bytes += written
             if written == size:
                 done_patterns += 1
-            progress(f"memory pattern test: {done_patterns}/{len(PATTERNS) + 1} patterns")
+            progress(
+                t("progress.memory_pattern", lang, done=done_patterns, total=len(PATTERNS) + 1)
+            )
     took = clock() - start
     evidence.update(
         {

@@ -72,6 +72,14 @@ class CheckSpec:
     title: str = ""
     # a check that only applies to some targets (self-test only on SMART-capable drives)
     applies: Callable[[Target], Msg | None] | None = None
+    # the time the policy gives the check (the stress's length, a time limit or budget):
+    # ``estimated_s`` holds for the default policy only, a programme may set 1 s or 60 s
+    policy_s: Callable[[Policy], float] | None = None
+
+    def expected_s(self, policy: Policy) -> float:
+        """How long the check takes under ``policy``: the policy's time where it sets
+        one, else the declared estimate."""
+        return self.estimated_s if self.policy_s is None else self.policy_s(policy)
 
     def declaration(self) -> dict[str, Any]:
         """The declaration as data (``weee check --list --json``)."""

@@ -12,12 +12,16 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from checks.health.model import CheckContext, CheckResult, CheckSpec, Target, Verdict
 from checks.health.storage import is_internal
-from checks.i18n import Msg, msg
+from checks.i18n import Lang, Msg, msg, t
 from checks.system import which as system_which
+
+if TYPE_CHECKING:
+    from checks.policy import Policy
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +150,7 @@ def run_checks(
                 ctx.results.append(result)
                 on_result(result)
             for check_id, future in futures.items():
-                ctx.progress(f"waiting for {check_id}")
+                ctx.progress(t("progress.waiting", ctx.lang, check=check_id))
                 result = future.result()
                 results[check_id] = result
                 ctx.results.append(result)
@@ -157,3 +161,88 @@ def run_checks(
             ctx.cancelled.set()
             raise
     return [results[p.id] for p in plan]
+
+
+# --- how long the planned checks still take (the bar and ETA of weee check and weee run) --
+
+
+def _runs_in_background(p: Planned) -> bool:
+    # the runner's own rule: a background check that is skipped runs (instantly) in order
+    return p.spec.background and p.skip is None
+
+
+@dataclass
+class ChecksEta:
+    """Time left for a plan of checks, from the time each check really gets under the
+    policy (:meth:`CheckSpec.expected_s`: a policy with a 1 s stress gives 1 s, not the
+    declared 15), fed with the runner's ``on_start``/``on_result``.
+
+    Background checks (a drive self-test) overlap the foreground ones, so the whole
+    takes as long as the longer of the two: the foreground checks one after another,
+    or the longest background check. A running check counts down from its start; one
+    that overruns its time counts as nearly done, not as negative time."""
+
+    expected: dict[str, float]
+    background: frozenset[str] = frozenset()
+    clock: Callable[[], float] = time.monotonic
+    started: dict[str, float] = field(default_factory=dict)
+    finished: set[str] = field(default_factory=set)
+
+    @classmethod
+    def of(
+        cls, plan: Sequence[Planned], policy: Policy, clock: Callable[[], float] = time.monotonic
+    ) -> ChecksEta:
+        return cls(
+            expected={p.id: 0.0 if p.skip else p.spec.expected_s(policy) for p in plan},
+            background=frozenset(p.id for p in plan if _runs_in_background(p)),
+            clock=clock,
+        )
+
+    def start(self, check_id: str) -> None:
+        self.started.setdefault(check_id, self.clock())
+
+    def finish(self, check_id: str) -> None:
+        self.finished.add(check_id)
+
+    def _span(self, left: Callable[[str], float]) -> float:
+        foreground = sum(left(i) for i in self.expected if i not in self.background)
+        background = max((left(i) for i in self.background), default=0.0)
+        return max(foreground, background)
+
+    @property
+    def total_s(self) -> float:
+        """The whole plan, before anything ran."""
+        return self._span(lambda i: self.expected[i])
+
+    def left_s(self) -> float:
+        now = self.clock()
+
+        def left(check_id: str) -> float:
+            if check_id in self.finished:
+                return 0.0
+            expected = self.expected.get(check_id, 0.0)
+            if check_id in self.started:
+                return max(0.0, expected - (now - self.started[check_id]))
+            return expected
+
+        return self._span(left)
+
+    def fraction(self) -> float | None:
+        """Share of the plan done (None for a plan with no time in it)."""
+        total = self.total_s
+        if total <= 0:
+            return None
+        return min(1.0, max(0.0, 1.0 - self.left_s() / total))
+
+
+def duration_words(seconds: float) -> str:
+    """``12 s``, ``2 min 05``: read alike in French and English."""
+    s = max(0, int(seconds + 0.5))
+    return f"{s} s" if s < 60 else f"{s // 60} min {s % 60:02d}"
+
+
+def with_eta(text: str, eta: ChecksEta | None, lang: Lang) -> str:
+    """A progress line with the time the checks still take."""
+    if eta is None or eta.total_s <= 0:
+        return text
+    return t("progress.eta", lang, text=text, eta=duration_words(eta.left_s()))

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from checks.health.model import SEVERITY, Runner, Status, Verdict
-from checks.i18n import Msg, msg
+from checks.i18n import Lang, Msg, msg, t
 from checks.policy import ATA_ATTRIBUTES, Policy, StoragePolicy
-from checks.probe.model import StorageDevice
+from checks.probe.model import Smart, StorageDevice
 
 # smartctl exit status bits (smartctl(8), "RETURN VALUES")
+BIT_COMMAND_LINE = 1 << 0  # also an unknown USB bridge
 BIT_OPEN_FAILED = 1 << 1
 BIT_COMMAND_FAILED = 1 << 2
 BIT_DISK_FAILING = 1 << 3
@@ -124,7 +125,9 @@ def evaluate_smart(dev: StorageDevice, policy: Policy) -> Verdict:
     if not smart.available:
         reason = smart.unavailable_reason or "not supported"
         evidence["unavailable_reason"] = reason
-        return Verdict(sp.no_smart, msg("storage.no_smart", name=name, reason=reason), evidence)
+        return Verdict(
+            sp.no_smart, msg("storage.no_smart", name=name, reason=no_smart_reason(smart)), evidence
+        )
 
     findings: list[_Finding] = []
     rc = smart.smartctl_exit_status or 0
@@ -179,14 +182,15 @@ def evaluate_smart(dev: StorageDevice, policy: Policy) -> Verdict:
         }
         np = sp.nvme
         if nvme.critical_warning and np.fail_on_critical_warning:
-            flags = [t for b, t in NVME_WARNING_BITS.items() if nvme.critical_warning & (1 << b)]
+            raised = [b for b in NVME_WARNING_BITS if nvme.critical_warning & (1 << b)]
+            flags = [msg(f"nvme.warning.{b}") for b in raised]
             findings.append(
                 _Finding(
                     "fail",
                     msg(
                         "storage.nvme_critical",
                         name=name,
-                        flags=", ".join(flags) or f"0x{nvme.critical_warning:02x}",
+                        flags=flags or f"0x{nvme.critical_warning:02x}",
                     ),
                 )
             )
@@ -336,6 +340,9 @@ def parse_self_test_progress(doc: dict[str, Any]) -> SelfTestProgress:
     return SelfTestProgress(False, None)
 
 
+NO_SELF_TEST_LOG = "no self-test log entry"
+
+
 def parse_self_test_result(doc: dict[str, Any]) -> SelfTestOutcome:
     """From ``smartctl --json -l selftest``: the newest entry of the self-test log."""
     table = doc.get("ata_smart_self_test_log", {}).get("standard", {}).get("table")
@@ -349,7 +356,13 @@ def parse_self_test_result(doc: dict[str, Any]) -> SelfTestOutcome:
         # NVMe result 0 = completed without error; 1/2 = aborted; higher = failed
         passed = None if value in (1, 2) else value == 0
         return SelfTestOutcome(passed, str(res.get("string", f"result {value}")))
-    return SelfTestOutcome(None, "no self-test log entry")
+    return SelfTestOutcome(None, NO_SELF_TEST_LOG)
+
+
+def _result_words(result: str) -> Msg | str:
+    """The self-test's result for a summary: smartctl's own status words as the drive
+    gave them (quoted data), ours from the catalogue."""
+    return msg("storage.selftest_no_log") if result == NO_SELF_TEST_LOG else result
 
 
 def _json(stdout: bytes) -> dict[str, Any]:
@@ -368,6 +381,7 @@ def run_self_test(
     poll_s: float = 5.0,
     progress: Callable[[str], None] = lambda _t: None,
     sleep: Callable[[float], None] = time.sleep,
+    lang: Lang = "en",
     clock: Callable[[], float] = time.monotonic,
 ) -> Verdict:
     """Start the drive's short self-test, poll it until done or ``limit_s``, judge it."""
@@ -401,7 +415,7 @@ def run_self_test(
                 break
             remaining = state.remaining_percent
             left = "?" if remaining is None else remaining
-            progress(f"{name}: SMART short self-test, {left} % left")
+            progress(t("progress.self_test", lang, name=name, left=left))
             if elapsed >= limit_s:
                 # stop it so the drive is not busy testing while it is wiped
                 run(["smartctl", "-X", dev.path], timeout=30)
@@ -432,18 +446,43 @@ def run_self_test(
         )
     if outcome.passed is False:
         return Verdict(
-            "fail", msg("storage.selftest_failed", name=name, result=outcome.result), evidence
+            "fail",
+            msg("storage.selftest_failed", name=name, result=_result_words(outcome.result)),
+            evidence,
         )
     return Verdict(
-        "warn", msg("storage.selftest_aborted", name=name, result=outcome.result), evidence
+        "warn",
+        msg("storage.selftest_aborted", name=name, result=_result_words(outcome.result)),
+        evidence,
     )
+
+
+def no_smart_reason(smart: Smart) -> Msg:
+    """Why a drive gives no SMART data, in words of either language.
+
+    The probe's reason is English text (often smartctl's own message, e.g. "Unknown USB
+    bridge"): the English sentence keeps it as it is, the French one says which of a few
+    known cases it is; the evidence keeps the text itself."""
+    raw = smart.unavailable_reason or "not supported"
+    status = smart.smartctl_exit_status or 0
+    lowered = raw.lower()
+    if "not supported" in lowered:
+        kind = "unsupported"
+    elif "disabled" in lowered:
+        kind = "disabled"
+    elif status & BIT_OPEN_FAILED:
+        kind = "open_failed"
+    elif status & BIT_COMMAND_LINE or "bridge" in lowered:
+        kind = "bridge"
+    else:
+        kind = "no_data"
+    return msg(f"storage.no_smart_reason.{kind}", raw=raw)
 
 
 def self_test_applies(dev: StorageDevice) -> Msg | None:
     """None when the drive can run a self-test, else why not."""
     if not dev.smart.available:
-        reason = dev.smart.unavailable_reason or "not supported"
-        return msg("storage.no_smart", name=dev.name, reason=reason)
+        return msg("storage.no_smart", name=dev.name, reason=no_smart_reason(dev.smart))
     if dev.smart.self_test_supported is False:
         return msg("storage.selftest_unsupported", name=dev.name)
     return None
