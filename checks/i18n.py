@@ -811,6 +811,7 @@ MESSAGES: dict[str, dict[Lang, str]] = {
     "run.checks.count.skip": {"en": "{n} skip", "fr": "{n} ignoré(s)"},
     "run.checks.running": {"en": "{done}/{total} {check}", "fr": "{done}/{total} {check}"},
     "run.checks.result": {"en": "{check}: {status}", "fr": "{check} : {status}"},
+    "run.checks.detail": {"en": "{check}: {detail}", "fr": "{check} : {detail}"},
     "run.check_status.pass": {"en": "pass", "fr": "réussi"},
     "run.check_status.warn": {"en": "warn", "fr": "avertissement"},
     "run.check_status.fail": {"en": "fail", "fr": "échec"},

@@ -204,7 +204,7 @@ class _ChecksProgress:
 
     def progress(self, text: str) -> None:
         # the check's sentence comes rendered in the run's language (checks.i18n)
-        self._show(f"{self.current}: {text}")
+        self._show(self.ctx.say("run.checks.detail", check=self.current, detail=text))
 
 
 def _run_automatic(ctx: RunContext, *, everything: bool) -> CheckOutcome:
