@@ -4,6 +4,11 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
+import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +18,7 @@ from click.testing import CliRunner
 from agent.cli import main
 from checks.health import CHECKS
 from tests.conftest import CaptureFactory, fixture_path
+from tests.test_check_language import english_in
 
 CPUINFO = "processor\t: 0\nmodel name\t: Intel(R) Core(TM) i5-8250U CPU @ 1.60GHz\n"
 DMI_MEMORY = """\
@@ -187,3 +193,88 @@ def test_output_validates_against_the_record_schema(laptop: Path) -> None:
     check_output = {"$defs": schema["$defs"], "$ref": "#/$defs/checkOutput"}
     doc = json.loads(run("--from", str(laptop), "--json", "--unattended").output)
     jsonschema.validate(doc, check_output)
+
+
+# --- progress on the terminal: in the technician's language, with the time left -------
+
+WEEE = str(Path(sys.executable).with_name("weee"))
+SHORT_POLICY = """\
+name = "short bench"
+[memory]
+pattern_test_mib = 32
+pattern_test_budget_s = 0.5
+[cpu]
+stress_s = 1.0
+"""
+
+
+def run_on_a_terminal(*args: str) -> tuple[str, str]:
+    """``weee check`` with its stderr on a pseudo-terminal (its progress line is only
+    drawn on a terminal): (stdout, what the terminal showed)."""
+    master, slave = pty.openpty()
+    env = {**os.environ, "COLUMNS": "200"}
+    with subprocess.Popen(
+        [WEEE, "check", *args],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=slave,
+        env=env,
+    ) as proc:
+        os.close(slave)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the child closed its end
+                break
+            if not chunk:
+                break
+            shown += chunk
+        stdout = proc.stdout.read() if proc.stdout else b""
+        assert proc.wait(timeout=120) == 0, shown
+    os.close(master)
+    return stdout.decode(), shown.decode("utf-8", "replace")
+
+
+def progress_lines(shown: str) -> list[str]:
+    """The successive states of the one-line progress display."""
+    return [part for part in re.split(r"\r\x1b\[2K", shown) if part.strip()]
+
+
+def test_french_progress_from_a_capture_holds_no_english(laptop: Path) -> None:
+    _out, shown = run_on_a_terminal("--from", str(laptop), "--unattended", "--lang", "fr")
+    lines = progress_lines(shown)
+    assert any(line.startswith("storage.smart.nvme0n1 · reste environ ") for line in lines), lines
+    for line in lines:
+        assert english_in(line) == [], line
+
+
+@pytest.mark.parametrize(
+    ("lang", "stress", "memory", "left"),
+    [
+        ("fr", "charge du processeur 1/1 s", "test de la mémoire : 5/5 motifs", "reste environ"),
+        ("en", "CPU stress 1/1 s", "memory pattern test: 5/5 patterns", "about"),
+    ],
+)
+def test_live_progress_in_the_chosen_language_with_the_policys_time(
+    tmp_path: Path, lang: str, stress: str, memory: str, left: str
+) -> None:
+    """On this machine, the timed checks under a policy with a 1 s stress: their own
+    sentences in the run's language, and a time left that is the policy's (the
+    declared 15 s stress would show as "16 s" or more at the start)."""
+    policy = tmp_path / "programme.toml"
+    policy.write_text(SHORT_POLICY)
+    out, shown = run_on_a_terminal(
+        "--only", "memory.pattern,cpu.stress", "--policy", str(policy), "--lang", lang
+    )
+    lines = progress_lines(shown)
+    assert any(line.startswith(memory) for line in lines), lines
+    assert any(line.startswith(stress) for line in lines), lines
+    first = lines[0]
+    assert first.startswith(f"memory.pattern · {left} "), first
+    seconds = int(re.search(r"(\d+) s", first).group(1))  # type: ignore[union-attr]
+    assert 1 <= seconds <= 2, first  # 0.5 s of memory test + 1 s of stress
+    if lang == "fr":
+        for line in lines:
+            assert english_in(line) == [], line
+    assert "cpu.stress" in out and "memory.pattern" in out  # the verdicts, on stdout
