@@ -628,6 +628,8 @@ MESSAGES: dict[str, dict[Lang, str]] = {
     "kit.item.sleeve-unconfirmed": {"en": "sleeve (not confirmed)", "fr": "housse (non confirmée)"},
     "kit.item.modem": {"en": "4G key", "fr": "clé 4G"},
     "kit.item.sim": {"en": "SIM in the 4G key", "fr": "carte SIM dans la clé 4G"},
+    "kit.item.mouse_id": {"en": "mouse {usb_id}", "fr": "souris {usb_id}"},
+    "kit.item.modem_id": {"en": "4G key {usb_id}", "fr": "clé 4G {usb_id}"},
     # --- repairs ---
     "repair.replace_hdd_with_ssd": {
         "en": "replace the HDD with an SSD",

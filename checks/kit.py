@@ -16,7 +16,7 @@ from typing import Any
 
 from checks.health.model import CheckContext, Runner, Target, Verdict
 from checks.health.pointer import MouseEvents, find_mice
-from checks.i18n import msg
+from checks.i18n import Msg, msg
 from checks.source import Source
 
 USB_ROOT = "sys/bus/usb/devices"
@@ -241,13 +241,14 @@ def _plugged(ctx: CheckContext) -> tuple[list[UsbDeviceInfo], ModemInfo | None]:
     return devices, ModemInfo(modem_usb.usb_id, modem_usb.name, note=note) if modem_usb else None
 
 
-def _items(kit: Kit) -> str:
-    items = ["mouse " + str((kit.mouse or {}).get("usb_id"))] if kit.mouse else []
+def _items(kit: Kit) -> list[Msg]:
+    # named in the reader's language, like the missing items
+    items = [msg("kit.item.mouse_id", usb_id=str(kit.mouse.get("usb_id")))] if kit.mouse else []
     if kit.sleeve:
-        items.append("sleeve")
+        items.append(msg("kit.item.sleeve"))
     if kit.modem:
-        items.append("4G key " + str(kit.modem.get("usb_id")))
-    return ", ".join(items)
+        items.append(msg("kit.item.modem_id", usb_id=str(kit.modem.get("usb_id"))))
+    return items
 
 
 def kit_check(ctx: CheckContext, _target: Target | None) -> Verdict:

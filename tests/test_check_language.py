@@ -13,6 +13,7 @@ import re
 import time
 from pathlib import Path
 from string import Formatter
+from typing import Any
 
 import pytest
 
@@ -97,7 +98,7 @@ class Smartctl:
         if "-c" in argv:
             left = self.polls.pop(0)
             value = 0 if left is None else 0xF0 | (left // 10)
-            doc = {
+            doc: dict[str, Any] = {
                 "ata_smart_data": {
                     "self_test": {"status": {"value": value, "remaining_percent": left}}
                 }
@@ -339,3 +340,13 @@ def test_touchpad_verdict_names_zones_and_buttons_in_french() -> None:
     assert "zone 3,3" in missing.render("fr") and "bouton droite" in missing.render("fr")
     assert "right button" in missing.render("en")
     assert english_in(missing.render("fr")) == []
+
+
+def test_kit_items_are_named_in_french() -> None:
+    from checks.i18n import msg
+    from checks.kit import Kit, _items
+
+    kit = Kit({"usb_id": "046d:c077"}, {"usb_id": "12d1:1506"}, True, [], True, [])
+    said = msg("kit.ok", items=_items(kit))
+    assert said.render("fr") == "Kit complet : souris 046d:c077, housse, clé 4G 12d1:1506."
+    assert said.render("en") == "Kit complete: mouse 046d:c077, sleeve, 4G key 12d1:1506."
