@@ -278,3 +278,14 @@ def test_live_progress_in_the_chosen_language_with_the_policys_time(
         for line in lines:
             assert english_in(line) == [], line
     assert "cpu.stress" in out and "memory.pattern" in out  # the verdicts, on stdout
+
+
+def test_list_shows_the_time_each_check_gets_under_the_policy(tmp_path: Path) -> None:
+    policy = tmp_path / "programme.toml"
+    policy.write_text(SHORT_POLICY + "[storage]\nself_test_limit_s = 30.0\n")
+    default = run("--list").output
+    short = run("--list", "--policy", str(policy)).output
+    assert re.search(r"^cpu\.stress +~ +15 s", default, re.M), default
+    assert re.search(r"^cpu\.stress +~ +1 s", short, re.M), short
+    assert re.search(r"^storage\.self_test +~ +100 s", default, re.M)
+    assert re.search(r"^storage\.self_test +~ +30 s", short, re.M)

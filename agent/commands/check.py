@@ -109,6 +109,8 @@ def check(
         if as_json:
             click.echo(json.dumps([c.declaration() for c in CHECKS], indent=2))
         else:
+            # the time each check gets under the programme's policy (its stress, budget)
+            listed = load_policy(policy_file)
             for c in CHECKS:
                 flags = [
                     f
@@ -116,7 +118,7 @@ def check(
                     if on
                 ]
                 click.echo(
-                    f"{c.id:20} ~{c.estimated_s:>5.0f} s  {c.title}"
+                    f"{c.id:20} ~{c.expected_s(listed):>5.0f} s  {c.title}"
                     + (f"  [{', '.join(flags)}]" if flags else "")
                 )
         return
