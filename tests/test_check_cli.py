@@ -252,8 +252,9 @@ def test_french_progress_from_a_capture_holds_no_english(laptop: Path) -> None:
 @pytest.mark.parametrize(
     ("lang", "stress", "memory", "left"),
     [
-        ("fr", "charge du processeur 1/1 s", "test de la mémoire : 5/5 motifs", "reste environ"),
-        ("en", "CPU stress 1/1 s", "memory pattern test: 5/5 patterns", "about"),
+        # \d/5: how many patterns fit in the 0.5 s budget depends on the machine's load
+        ("fr", "charge du processeur 1/1 s", r"test de la mémoire : \d/5 motifs", "reste environ"),
+        ("en", "CPU stress 1/1 s", r"memory pattern test: \d/5 patterns", "about"),
     ],
 )
 def test_live_progress_in_the_chosen_language_with_the_policys_time(
@@ -268,7 +269,7 @@ def test_live_progress_in_the_chosen_language_with_the_policys_time(
         "--only", "memory.pattern,cpu.stress", "--policy", str(policy), "--lang", lang
     )
     lines = progress_lines(shown)
-    assert any(line.startswith(memory) for line in lines), lines
+    assert any(re.match(memory, line) for line in lines), lines
     assert any(line.startswith(stress) for line in lines), lines
     first = lines[0]
     assert first.startswith(f"memory.pattern · {left} "), first
