@@ -437,11 +437,15 @@ def erase(
             daemon=True,
         )
         jobs.append(job)
-    running = [j for j in jobs if isinstance(j, _Job)]
-    for job in running:
-        assert job.thread is not None
-        job.thread.start()
+    running: list[_Job] = []
     try:
+        # started inside the try: a Ctrl-C between two starts still stops the drives
+        # already erasing (a job never started ends as not certified in _result)
+        for entry in jobs:
+            if isinstance(entry, _Job):
+                assert entry.thread is not None
+                entry.thread.start()
+                running.append(entry)
         _wait(running, options, journal, stop)
     except KeyboardInterrupt:
         stop.set()
