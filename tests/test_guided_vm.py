@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from vm.harness import THINKPAD_X1_CARBON_5, boot_vm, guest_or_skip
+from vm.uinput import GUEST_PREAMBLE
 
 from checks.health.keyboard import LAYOUTS, evdev_layout
 
@@ -18,66 +19,9 @@ pytestmark = [pytest.mark.vm, pytest.mark.slow]
 SKIPPED = ("RShift", "Caps", "q")
 
 # Runs in the guest (Debian's python3, stdlib only).
-TYPIST = r"""
-import fcntl, glob, json, os, pty, struct, sys, threading, time
-
-codes = json.load(open("/out/codes.json"))
-EV_SYN, EV_KEY, EV_ABS = 0, 1, 3
-UI_SET_EVBIT, UI_SET_KEYBIT, UI_SET_ABSBIT = 0x40045564, 0x40045565, 0x40045567
-UI_DEV_CREATE, UI_DEV_DESTROY = 0x5501, 0x5502
-BTN_LEFT, BTN_TOOL_FINGER, BTN_TOUCH = 272, 325, 330
-
-
-def device(name, keys, absmax=None):
-    fd = os.open("/dev/uinput", os.O_WRONLY | os.O_NONBLOCK)
-    fcntl.ioctl(fd, UI_SET_EVBIT, EV_KEY)
-    for code in keys:
-        fcntl.ioctl(fd, UI_SET_KEYBIT, code)
-    maxima = [0] * 64
-    if absmax:
-        fcntl.ioctl(fd, UI_SET_EVBIT, EV_ABS)
-        for axis, top in absmax.items():
-            fcntl.ioctl(fd, UI_SET_ABSBIT, axis)
-            maxima[axis] = top
-    # struct uinput_user_dev: name[80], input_id (4 x u16), ff_effects_max,
-    # absmax[64], absmin[64], absfuzz[64], absflat[64]
-    header = struct.pack("80sHHHHi", name, 3, 0x1234, 0x5678, 1, 0)
-    os.write(fd, header + struct.pack("64i", *maxima) + bytes(3 * 64 * 4))
-    fcntl.ioctl(fd, UI_DEV_CREATE)
-    return fd
-
-
-def send(fd, *events):
-    for kind, code, value in events:
-        os.write(fd, struct.pack("llHHi", 0, 0, kind, code, value))
-    os.write(fd, struct.pack("llHHi", 0, 0, EV_SYN, 0, 0))
-    time.sleep(0.01)
-
-
-def event_node(name):
-    for sysfs in glob.glob("/sys/class/input/event*"):
-        try:
-            with open(sysfs + "/device/name") as f:
-                if f.read().strip() == name:
-                    return "/dev/input/" + os.path.basename(sysfs)
-        except OSError:
-            pass
-    return None
-
-
-def wait_for_nodes(*names):
-    # devtmpfs makes /dev/input/eventN after UI_DEV_CREATE returns, in its own time: wait
-    # until both exist (a fixed second may not be enough in a guest on a loaded host)
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        nodes = [event_node(name) for name in names]
-        if all(node and os.path.exists(node) for node in nodes):
-            print("input nodes", nodes)
-            return
-        time.sleep(0.05)
-    sys.exit(f"no /dev/input/event node for {names}")
-
-
+TYPIST = (
+    GUEST_PREAMBLE
+    + r"""
 keyboard = device(b"weee test typist", range(1, 128))
 pad = device(b"weee test clickpad", [BTN_LEFT, BTN_TOOL_FINGER, BTN_TOUCH], {0: 1000, 1: 800})
 wait_for_nodes("weee test typist", "weee test clickpad")
@@ -143,6 +87,7 @@ run_weee("touchpad", "/out/tp.json", use_pad)
 fcntl.ioctl(keyboard, UI_DEV_DESTROY)
 fcntl.ioctl(pad, UI_DEV_DESTROY)
 """
+)
 
 SCRIPT = """
 modprobe -a uinput evdev

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from vm.harness import REPO, THINKPAD_X1_CARBON_5, Drive, boot_vm, guest_or_skip, make_disk
+from vm.uinput import GUEST_PREAMBLE
 
 from checks.health.keyboard import LAYOUTS, evdev_layout
 from inventory.signing import verify_signed
@@ -24,45 +25,13 @@ pytestmark = [pytest.mark.vm, pytest.mark.slow]
 LEFT_OUT = "q"
 
 # Runs in the guest (Debian's python3, stdlib only).
-TECHNICIAN = r"""
-import fcntl, json, os, pty, struct, termios, threading, time
-
-codes = json.load(open("/out/codes.json"))
-EV_SYN, EV_KEY, EV_ABS = 0, 1, 3
-UI_SET_EVBIT, UI_SET_KEYBIT, UI_SET_ABSBIT = 0x40045564, 0x40045565, 0x40045567
-UI_DEV_CREATE, UI_DEV_DESTROY = 0x5501, 0x5502
-BTN_LEFT, BTN_TOOL_FINGER, BTN_TOUCH, KEY_ENTER = 272, 325, 330, 28
-
-
-def device(name, keys, absmax=None):
-    fd = os.open("/dev/uinput", os.O_WRONLY | os.O_NONBLOCK)
-    fcntl.ioctl(fd, UI_SET_EVBIT, EV_KEY)
-    for code in keys:
-        fcntl.ioctl(fd, UI_SET_KEYBIT, code)
-    maxima = [0] * 64
-    if absmax:
-        fcntl.ioctl(fd, UI_SET_EVBIT, EV_ABS)
-        for axis, top in absmax.items():
-            fcntl.ioctl(fd, UI_SET_ABSBIT, axis)
-            maxima[axis] = top
-    # struct uinput_user_dev: name[80], input_id (bustype i8042 = 0x11, vendor, product,
-    # version), ff_effects_max, absmax[64], absmin[64], absfuzz[64], absflat[64]
-    header = struct.pack("80sHHHHi", name, 0x11, 0x1234, 0x5678, 1, 0)
-    os.write(fd, header + struct.pack("64i", *maxima) + bytes(3 * 64 * 4))
-    fcntl.ioctl(fd, UI_DEV_CREATE)
-    return fd
-
-
-def send(fd, *events):
-    for kind, code, value in events:
-        os.write(fd, struct.pack("llHHi", 0, 0, kind, code, value))
-    os.write(fd, struct.pack("llHHi", 0, 0, EV_SYN, 0, 0))
-    time.sleep(0.01)
-
-
-keyboard = device(b"weee test typist", range(1, 128))
-pad = device(b"weee test clickpad", [BTN_LEFT, BTN_TOOL_FINGER, BTN_TOUCH], {0: 1000, 1: 800})
-time.sleep(1.0)  # let devtmpfs make /dev/input/eventN
+TECHNICIAN = (
+    GUEST_PREAMBLE
+    + r"""
+keyboard = device(b"weee test typist", range(1, 128), bus=BUS_I8042)
+pad = device(b"weee test clickpad", [BTN_LEFT, BTN_TOOL_FINGER, BTN_TOUCH], {0: 1000, 1: 800},
+             bus=BUS_I8042)
+wait_for_nodes("weee test typist", "weee test clickpad")
 
 pid, master = pty.fork()
 if pid == 0:
@@ -142,6 +111,7 @@ with lock:
 fcntl.ioctl(keyboard, UI_DEV_DESTROY)
 fcntl.ioctl(pad, UI_DEV_DESTROY)
 """
+)
 
 SCRIPT = """
 modprobe -a uinput evdev
