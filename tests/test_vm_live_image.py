@@ -141,7 +141,7 @@ def test_uefi_boot_runs_the_whole_bench_run_and_erases_the_laptop(
     assert "weee-bench: step erase finished" in result.console_log  # told on the console
     assert count_marker(nvme, MARKER) == 0
 
-    data = _read_data_partition(stick, tmp_path)
+    data = _read_data_partition(stick, tmp_path, replay_journal=True)
     records = list((data / "spool" / "records").glob("*.json"))
     assert len(records) == 1
     record = json.loads(records[0].read_text())["record"]

@@ -387,7 +387,7 @@ def boot_vm(
     drives: Sequence[Drive] = (),
     smbios: Smbios = THINKPAD_X1_CARBON_5,
     share: Path,
-    timeout: float = 240.0,
+    timeout: float = 600.0,  # a boot takes ~60 s quiet; a stuck guest costs only a failing run
     network: bool = False,
     power_cut_on: str | None = None,
     power_cut_delay: float = 0.0,
