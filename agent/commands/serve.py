@@ -38,6 +38,8 @@ def manage(args: tuple[str, ...]) -> None:
 
 
 def _parse_bind(bind: str) -> str:
+    if bind.startswith("fd://") and bind[5:].isdigit():
+        return bind  # a listening socket handed over by the parent (weee demo, tests)
     host, sep, port = bind.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise UsageError(f"--bind {bind!r}: expected HOST:PORT, e.g. 127.0.0.1:8000")
@@ -45,7 +47,12 @@ def _parse_bind(bind: str) -> str:
 
 
 @click.command()
-@click.option("--bind", default="127.0.0.1:8000", show_default=True, help="HOST:PORT to listen on")
+@click.option(
+    "--bind",
+    default="127.0.0.1:8000",
+    show_default=True,
+    help="HOST:PORT to listen on (or fd://N: a listening socket inherited from the parent)",
+)
 @click.option(
     "--workers",
     type=click.IntRange(1, 64),
@@ -101,7 +108,8 @@ def serve(bind: str, workers: int | None, no_migrate: bool) -> None:
             return application
 
     click.echo(
-        f"weee serve: listening on http://{bind} with {count} workers; admin at /admin/ "
+        f"weee serve: listening on {bind if bind.startswith('fd://') else 'http://' + bind} "
+        f"with {count} workers; admin at /admin/ "
         "(first account: weee manage adduser NAME --role admin)",
         err=True,
     )

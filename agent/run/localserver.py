@@ -122,11 +122,22 @@ def wait_healthy(
 
 
 def spawn_serve(
-    port: int, env: dict[str, str], log_path: Path, *, workers: int = 2
+    port: int,
+    env: dict[str, str],
+    log_path: Path,
+    *,
+    workers: int = 2,
+    listener: socket.socket | None = None,
 ) -> subprocess.Popen[bytes]:
     """``weee serve`` on 127.0.0.1:``port`` in the background, its output appended to
-    ``log_path``; stop it with :func:`stop_process_group`."""
-    argv = [*WEEE_ARGV, "serve", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
+    ``log_path``; stop it with :func:`stop_process_group`.
+
+    With ``listener`` (a socket already listening on ``port``) the server serves on that
+    socket (gunicorn's ``fd://``) instead of binding the port again: no other program
+    can take the port between choosing it and the server's start.
+    """
+    bind = f"fd://{listener.fileno()}" if listener is not None else f"127.0.0.1:{port}"
+    argv = [*WEEE_ARGV, "serve", "--bind", bind, "--workers", str(workers)]
     with log_path.open("ab") as log:
         # Popen, not run_command: the server runs until the caller stops it; it gets
         # its own process group so its gunicorn workers go with it.
@@ -137,7 +148,17 @@ def spawn_serve(
             stderr=subprocess.STDOUT,
             env=env,
             start_new_session=True,
+            pass_fds=(listener.fileno(),) if listener is not None else (),
         )
+
+
+def listening_socket(host: str = "127.0.0.1") -> socket.socket:
+    """A socket listening on a free port of ``host``, for :func:`spawn_serve`."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((host, 0))
+    listener.listen(128)
+    return listener
 
 
 @contextlib.contextmanager
@@ -154,10 +175,16 @@ def local_server(
     one at ``database_url``); stopped (SIGTERM, then SIGKILL) when the block ends,
     whatever happened."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = LocalServer(
-        port or free_port(), data_dir, server_env(data_dir, database_url, extra_env)
-    )
-    process = spawn_serve(server.port, server.env, server.log_path, workers=workers)
+    env = server_env(data_dir, database_url, extra_env)
+    if port:  # the caller's port (a server restarted on the same address): bound by gunicorn
+        server = LocalServer(port, data_dir, env)
+        process = spawn_serve(port, env, server.log_path, workers=workers)
+    else:
+        with listening_socket() as listener:
+            server = LocalServer(listener.getsockname()[1], data_dir, env)
+            process = spawn_serve(
+                server.port, env, server.log_path, workers=workers, listener=listener
+            )
     try:
         wait_healthy(server.url, timeout=startup_timeout, process=process, log_path=server.log_path)
         yield server
