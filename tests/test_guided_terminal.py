@@ -8,28 +8,27 @@ goes to a file while the guided check draws on the terminal (/dev/tty).
 from __future__ import annotations
 
 import json
-import os
 import shlex
 import shutil
-import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tmuxpane import COLS, ROWS, TmuxPane
 
 from checks.health.guided import LAYOUTS
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux not installed")
 
 WEEE = str(Path(sys.executable).with_name("weee"))
-COLS, ROWS = 120, 40
 
 
-class Pane:
+class Pane(TmuxPane):
+    """``weee check --json ARGS`` in a pane: the JSON, stderr and exit status go to files."""
+
     def __init__(
         self,
         tmp: Path,
@@ -37,69 +36,22 @@ class Pane:
         env: dict[str, str] | None = None,
         weee_env: dict[str, str] | None = None,
     ) -> None:
-        self.socket = f"weee-test-{uuid.uuid4().hex[:10]}"
-        self.out, self.err, self.rc = tmp / "out.json", tmp / "err.txt", tmp / "rc"
+        self.out, self.err = tmp / "out.json", tmp / "err.txt"
+        rc = tmp / "rc"
         # weee_env: for the weee process only (the pane's shell keeps its PATH)
         prefix = ["env", *(f"{k}={v}" for k, v in (weee_env or {}).items())] if weee_env else []
         weee = shlex.join([*prefix, WEEE, "check", "--json", *args])
         command = (
             f"{weee} > {shlex.quote(str(self.out))} "
-            f"2> {shlex.quote(str(self.err))}; echo $? > {shlex.quote(str(self.rc))}; sleep 60"
+            f"2> {shlex.quote(str(self.err))}; echo $? > {shlex.quote(str(rc))}; sleep 60"
         )
-        self.env = {**os.environ, "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", **(env or {})}
-        for var in ("DISPLAY", "WAYLAND_DISPLAY", "COLORTERM"):
-            if var not in (env or {}):
-                self.env.pop(var, None)
-        self.tmux("new-session", "-d", "-x", str(COLS), "-y", str(ROWS), command)
-
-    def tmux(self, *args: str) -> str:
-        # subprocess, not run_command: the tmux server and its pane inherit this
-        # environment (UTF-8 locale, no DISPLAY), which run_command's LC_ALL=C would undo
-        done = subprocess.run(
-            ["tmux", "-L", self.socket, "-f", "/dev/null", *args],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=20,
-            check=True,
-        )
-        return done.stdout
-
-    def keys(self, *keys: str, pause: float = 0.05) -> None:
-        for key in keys:
-            self.tmux("send-keys", "-t", "0", key)
-            time.sleep(pause)
-
-    def text(self, text: str) -> None:
-        # as hex bytes: tmux reads a lone ";" argument as its command separator
-        self.tmux("send-keys", "-t", "0", "-H", *(f"{b:02x}" for b in text.encode()))
-        time.sleep(0.05)
-
-    def mouse(self, code: int, col: int, row: int, release: bool = False) -> None:
-        seq = f"\x1b[<{code};{col};{row}{'m' if release else 'M'}".encode()
-        self.tmux("send-keys", "-t", "0", "-H", *(f"{b:02x}" for b in seq))
-        time.sleep(0.02)
-
-    def screen(self, colours: bool = False) -> str:
-        return self.tmux("capture-pane", "-p", *(["-e"] if colours else []), "-t", "0")
-
-    # Generous deadlines: polling returns as soon as the screen shows the text, and a
-    # loaded CI machine may take many seconds to start weee check.
-    def wait_for(self, needle: str, timeout: float = 60, colours: bool = False) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            screen = self.screen(colours)
-            if needle in screen:
-                return screen
-            if self.rc.exists():
-                break
-            time.sleep(0.1)
-        raise AssertionError(
-            f"{needle!r} never shown; screen:\n{self.screen()}\nstderr: {self._err()}"
-        )
+        super().__init__(command, rc, env)
 
     def _err(self) -> str:
         return self.err.read_text() if self.err.exists() else ""
+
+    def diagnostics(self) -> str:
+        return f"stderr: {self._err()}"
 
     def result(self, timeout: float = 90) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
@@ -108,14 +60,6 @@ class Pane:
         assert self.rc.exists(), f"weee check did not finish; screen:\n{self.screen()}"
         assert self.rc.read_text().strip() == "0", self._err()
         return json.loads(self.out.read_text())
-
-    def kill(self) -> None:
-        subprocess.run(
-            ["tmux", "-L", self.socket, "kill-server"], capture_output=True, timeout=10, check=False
-        )
-        # tmux leaves its socket file behind
-        tmpdir = Path(os.environ.get("TMUX_TMPDIR", "/tmp")) / f"tmux-{os.getuid()}"
-        (tmpdir / self.socket).unlink(missing_ok=True)
 
 
 @pytest.fixture
@@ -131,7 +75,7 @@ def pane(tmp_path: Path) -> Iterator[Any]:
 
     yield start
     for p in started:
-        p.kill()
+        p.close()
 
 
 def check(doc: dict[str, Any], check_id: str) -> dict[str, Any]:

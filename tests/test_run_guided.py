@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tmuxpane import COLS, ROWS, TmuxPane
 
 from agent.errors import EXIT_INCOMPLETE
 from agent.run.demo import count_marker, loop_device, make_demo_image, make_donor_disk
@@ -59,7 +60,6 @@ TMUX_NAMES = {
     "ENTER": "Enter",
     **{f"F{i}": f"F{i}" for i in range(1, 13)},
 }
-COLS, ROWS = 120, 40
 GUIDED = ("keyboard", "screen", "touchpad", "webcam.view", "speakers", "microphone", "cosmetic")
 
 # This machine as a laptop the programme would take: what the technician answers is
@@ -116,66 +116,24 @@ WORDS: dict[str, dict[str, Any]] = {
 }
 
 
-class RunPane:
+class RunPane(TmuxPane):
     """``weee run`` in a tmux pane: its stdout is the pane (the full screen) unless
     ``log`` is given; stderr, exit status and pid go to files."""
 
     def __init__(
         self, tmp: Path, args: list[str], *, home: Path, log: Path | None = None, after: str = ""
     ) -> None:
-        self.socket = f"weee-run-{uuid.uuid4().hex[:10]}"
         name = uuid.uuid4().hex[:6]
-        self.err, self.rc, self.pidfile = (tmp / f"{name}.{x}" for x in ("err", "rc", "pid"))
+        self.err, rc, self.pidfile = (tmp / f"{name}.{x}" for x in ("err", "rc", "pid"))
         weee = shlex.join(["env", f"HOME={home}", WEEE, "run", *args])
         out = f" > {shlex.quote(str(log))}" if log else ""
         q = shlex.quote
         inner = f"echo $$ > {q(str(self.pidfile))}; exec {weee}{out} 2> {q(str(self.err))}"
-        command = f"sh -c {q(inner)}; echo $? > {q(str(self.rc))}; {after} sleep 600"
-        self.env = {**os.environ, "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
-        for var in ("DISPLAY", "WAYLAND_DISPLAY", "COLORTERM"):
-            self.env.pop(var, None)
-        self.tmux("new-session", "-d", "-x", str(COLS), "-y", str(ROWS), command)
+        command = f"sh -c {q(inner)}; echo $? > {q(str(rc))}; {after} sleep 600"
+        super().__init__(command, rc)
 
-    def tmux(self, *args: str) -> str:
-        # subprocess, not run_command: the pane must inherit this UTF-8 environment,
-        # which run_command's LC_ALL=C would undo (as in test_guided_terminal)
-        done = subprocess.run(
-            ["tmux", "-L", self.socket, "-f", "/dev/null", *args],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=20,
-            check=True,
-        )
-        return done.stdout
-
-    def keys(self, *keys: str, pause: float = 0.05) -> None:
-        for key in keys:
-            self.tmux("send-keys", "-t", "0", key)
-            time.sleep(pause)
-
-    def text(self, text: str) -> None:
-        self.tmux("send-keys", "-t", "0", "-H", *(f"{b:02x}" for b in text.encode()))
-        time.sleep(0.05)
-
-    def mouse(self, code: int, col: int, row: int, release: bool = False) -> None:
-        seq = f"\x1b[<{code};{col};{row}{'m' if release else 'M'}".encode()
-        self.tmux("send-keys", "-t", "0", "-H", *(f"{b:02x}" for b in seq))
-        time.sleep(0.02)
-
-    def screen(self, colours: bool = False) -> str:
-        return self.tmux("capture-pane", "-p", *(["-e"] if colours else []), "-t", "0")
-
-    def wait_for(self, needle: str, timeout: float = 90, colours: bool = False) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            screen = self.screen(colours)
-            if needle in screen:
-                return screen
-            if self.rc.exists():
-                break
-            time.sleep(0.1)
-        raise AssertionError(f"{needle!r} never shown; screen:\n{self.screen()}\n{self.stderr()}")
+    def diagnostics(self) -> str:
+        return self.stderr()
 
     def stderr(self) -> str:
         return self.err.read_text() if self.err.exists() else ""
@@ -190,13 +148,6 @@ class RunPane:
     def kill_weee(self) -> None:
         """SIGKILL, as a power cut: nothing of weee runs after it."""
         os.kill(int(self.pidfile.read_text()), signal.SIGKILL)
-
-    def close(self) -> None:
-        subprocess.run(
-            ["tmux", "-L", self.socket, "kill-server"], capture_output=True, timeout=10, check=False
-        )
-        tmpdir = Path(os.environ.get("TMUX_TMPDIR", "/tmp")) / f"tmux-{os.getuid()}"
-        (tmpdir / self.socket).unlink(missing_ok=True)
 
 
 def sound_card(home: Path, mic: bytes) -> None:
