@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tmuxpane import COLS, ROWS, TmuxPane
+from tmuxpane import COLS, ROWS, TmuxPane, press_layout
 
 from checks.health.guided import LAYOUTS
 
@@ -83,58 +83,13 @@ def check(doc: dict[str, Any], check_id: str) -> dict[str, Any]:
 
 
 # tmux key names for the named keys of the drawn layout
-TMUX_NAMES = {
-    "ESC": "Escape",
-    "INSERT": "IC",
-    "DELETE": "DC",
-    "HOME": "Home",
-    "END": "End",
-    "PGUP": "PPage",
-    "PGDN": "NPage",
-    "LEFT": "Left",
-    "UP": "Up",
-    "DOWN": "Down",
-    "RIGHT": "Right",
-    "BACKSPACE": "BSpace",
-    "TAB": "Tab",
-    "ENTER": "Enter",
-    **{f"F{i}": f"F{i}" for i in range(1, 13)},
-}
-
-
-def press_keyboard(p: Pane, skip: set[str], layout: str = "us") -> None:
-    for row in LAYOUTS[layout]:
-        for key in row:
-            if key.label in skip:
-                continue
-            if key.label == "Shift":
-                p.text("A")
-            elif key.label == "Ctrl":
-                p.keys("C-b")
-            elif key.label == "Alt":
-                p.keys("M-x")
-            elif key.label == "Space":
-                p.keys("Space")
-            else:
-                named = [t for t in key.accepts if t in TMUX_NAMES]
-                token = named[0] if named else key.label
-                if token == "ESC":
-                    # a lone Escape must reach the check alone, or Escape and the next
-                    # key read as Alt+key: the next key goes once Esc is lit (green, as
-                    # tmux reports it), not after a pause a loaded machine may outlast
-                    p.keys(TMUX_NAMES[token])
-                    p.wait_for(f"\x1b[42m {key.label} ", colours=True)
-                elif token in TMUX_NAMES:
-                    p.keys(TMUX_NAMES[token])
-                else:
-                    p.text(key.label)
 
 
 def test_keyboard_lists_the_keys_that_did_not_answer(pane: Any) -> None:
     p = pane("--only", "keyboard", "--lang", "en", "--layout", "us")
     screen = p.wait_for("press every key once")
     assert "Bksp" in screen and "F12" in screen and "Caps Lock" in screen
-    press_keyboard(p, skip={"q", "F7", "/"})
+    press_layout(p, "us", skip={"q", "F7", "/"})
     p.keys("Enter", "Enter", "Enter")
     doc = p.result()
     kb = check(doc, "keyboard")
@@ -150,7 +105,7 @@ def test_keyboard_lists_the_keys_that_did_not_answer(pane: Any) -> None:
 def test_keyboard_finishes_by_itself_when_every_key_answered(pane: Any) -> None:
     p = pane("--only", "keyboard", "--lang", "fr", "--layout", "us")
     p.wait_for("appuyez une fois sur chaque touche")
-    press_keyboard(p, skip=set())
+    press_layout(p, "us")
     kb = check(p.result(), "keyboard")
     assert kb["status"] == "pass", kb
     assert kb["summary"] == f"Les {sum(len(row) for row in LAYOUTS['us'])} touches ont répondu."
@@ -160,7 +115,7 @@ def test_french_keyboard_characters_reach_the_check(pane: Any) -> None:
     """AZERTY keys send é, è, ç, à, ù, ² ... as UTF-8: each lights its key."""
     p = pane("--only", "keyboard", "--lang", "fr", "--layout", "fr")
     p.wait_for("appuyez une fois sur chaque touche")
-    press_keyboard(p, skip={"ç", "ù"}, layout="fr")
+    press_layout(p, "fr", skip={"ç", "ù"})
     p.keys("Enter", "Enter", "Enter")
     kb = check(p.result(), "keyboard")
     assert kb["evidence"]["layout"] == "fr"

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tmuxpane import COLS, ROWS, TmuxPane
+from tmuxpane import COLS, ROWS, TmuxPane, press_layout
 
 from agent.errors import EXIT_INCOMPLETE
 from agent.run.demo import count_marker, loop_device, make_demo_image, make_donor_disk
@@ -43,23 +43,6 @@ pytestmark = [
 
 WEEE = str(Path(sys.executable).with_name("weee"))
 # tmux key names for the named keys of the drawn layout
-TMUX_NAMES = {
-    "ESC": "Escape",
-    "INSERT": "IC",
-    "DELETE": "DC",
-    "HOME": "Home",
-    "END": "End",
-    "PGUP": "PPage",
-    "PGDN": "NPage",
-    "LEFT": "Left",
-    "UP": "Up",
-    "DOWN": "Down",
-    "RIGHT": "Right",
-    "BACKSPACE": "BSpace",
-    "TAB": "Tab",
-    "ENTER": "Enter",
-    **{f"F{i}": f"F{i}" for i in range(1, 13)},
-}
 GUIDED = ("keyboard", "screen", "touchpad", "webcam.view", "speakers", "microphone", "cosmetic")
 
 # This machine as a laptop the programme would take: what the technician answers is
@@ -169,35 +152,6 @@ def voice(seconds: float = 5.0, rate: int = 16000) -> bytes:
     )
 
 
-def press_keys(p: RunPane, layout: str, skip: frozenset[str]) -> None:
-    """Every key of the drawn layout once, as the terminal can tell it (Shift through a
-    capital, Ctrl and Alt through combinations), but those in ``skip``."""
-    for row in LAYOUTS[layout]:
-        for key in row:
-            if key.label in skip:
-                continue
-            if key.label == "Shift":
-                p.text("A")
-            elif key.label == "Ctrl":
-                p.keys("C-b")
-            elif key.label == "Alt":
-                p.keys("M-x")
-            elif key.label == "Space":
-                p.keys("Space")
-            else:
-                named = [t for t in key.accepts if t in TMUX_NAMES]
-                token = named[0] if named else key.label
-                if token == "ESC":
-                    # a lone Escape followed too soon by a key reads as Alt+key: the next
-                    # key goes once Esc is drawn lit (green), whatever the machine's load
-                    p.keys(TMUX_NAMES[token])
-                    p.wait_for(f"\x1b[42m {key.label} ", colours=True)
-                elif token in TMUX_NAMES:
-                    p.keys(TMUX_NAMES[token])
-                else:
-                    p.text(key.label)
-
-
 def _zone_centre(col: int, row: int) -> tuple[int, int]:
     height, width = (ROWS - 3) // 3, COLS // 3
     return col * width + width // 2, 3 + row * height + height // 2
@@ -215,7 +169,7 @@ def answer_guided_checks(
     """Everything a technician does in the guided step, in order."""
     w = WORDS[lang]
     p.wait_for(w["keyboard"])
-    press_keys(p, str(w["layout"]), missing_keys)
+    press_layout(p, str(w["layout"]), missing_keys)
     if missing_keys:
         p.keys("Enter", "Enter", "Enter")  # gives up: the keys left out are missing
     for colour in w["colours"]:

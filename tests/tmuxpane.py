@@ -11,7 +11,10 @@ import os
 import subprocess
 import time
 import uuid
+from collections.abc import Collection
 from pathlib import Path
+
+from checks.health.guided import LAYOUTS
 
 COLS, ROWS = 120, 40
 
@@ -86,3 +89,54 @@ class TmuxPane:
         )
         tmpdir = Path(os.environ.get("TMUX_TMPDIR", "/tmp")) / f"tmux-{os.getuid()}"
         (tmpdir / self.socket).unlink(missing_ok=True)
+
+
+# the names tmux's send-keys gives the keys the layouts name by token
+TMUX_NAMES = {
+    "ESC": "Escape",
+    "INSERT": "IC",
+    "DELETE": "DC",
+    "HOME": "Home",
+    "END": "End",
+    "PGUP": "PPage",
+    "PGDN": "NPage",
+    "LEFT": "Left",
+    "UP": "Up",
+    "DOWN": "Down",
+    "RIGHT": "Right",
+    "BACKSPACE": "BSpace",
+    "TAB": "Tab",
+    "ENTER": "Enter",
+    **{f"F{i}": f"F{i}" for i in range(1, 13)},
+}
+
+
+def press_layout(pane: TmuxPane, layout: str, skip: Collection[str] = ()) -> None:
+    """Every key of the keyboard check's drawn ``layout`` once, as a terminal can tell
+    it (Shift through a capital, Ctrl and Alt through combinations), but those in
+    ``skip``."""
+    for row in LAYOUTS[layout]:
+        for key in row:
+            if key.label in skip:
+                continue
+            if key.label == "Shift":
+                pane.text("A")
+            elif key.label == "Ctrl":
+                pane.keys("C-b")
+            elif key.label == "Alt":
+                pane.keys("M-x")
+            elif key.label == "Space":
+                pane.keys("Space")
+            else:
+                named = [t for t in key.accepts if t in TMUX_NAMES]
+                token = named[0] if named else key.label
+                if token == "ESC":
+                    # a lone Escape must reach the check alone, or Escape and the next
+                    # key read as Alt+key: the next key goes once Esc is lit (green, as
+                    # tmux reports it), not after a pause a loaded machine may outlast
+                    pane.keys(TMUX_NAMES[token])
+                    pane.wait_for(f"\x1b[42m {key.label} ", colours=True)
+                elif token in TMUX_NAMES:
+                    pane.keys(TMUX_NAMES[token])
+                else:
+                    pane.text(key.label)
