@@ -14,7 +14,16 @@ import json
 from typing import Any
 
 import pytest
-from vm.harness import REPO, THINKPAD_X1_CARBON_5, Drive, boot_vm, guest_or_skip, make_disk
+from vm.bench import MARKER
+from vm.harness import (
+    REPO,
+    THINKPAD_X1_CARBON_5,
+    Drive,
+    boot_vm,
+    count_marker,
+    guest_or_skip,
+    make_disk,
+)
 from vm.uinput import GUEST_PREAMBLE
 
 from checks.health.keyboard import LAYOUTS, evdev_layout
@@ -104,6 +113,9 @@ wait_for(b"Press A, B or C")
 answer(b"c")
 wait_for(b"Is the sleeve in the kit? y/n")
 answer(b"y")
+# the erasure asks the technician, listing what it is about to destroy
+wait_for(b"Type ERASE to go on")
+answer(b"ERASE\r")
 _, status = os.waitpid(pid, 0)
 open("/out/run.status", "w").write(str(os.waitstatus_to_exitcode(status)))
 with lock:
@@ -138,15 +150,17 @@ def attended(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     grade = "\n[grade]\ngrade_b_max_warnings = 100\n"
     (share / "policy.toml").write_text(policy.replace("required = []", required) + grade)
     (share / "profile.toml").write_text(
-        '[run]\nsteps = ["probe", "checks", "guided", "record", "spool"]\n'
+        '[run]\nsteps = ["probe", "checks", "guided", "erase", "record", "spool"]\n'
         '[policy]\nfile = "/out/policy.toml"\n'
         '[bench]\nname = "vm-bench"\ntechnician = "Alice"\n'
         '[paths]\ndata_dir = "/out/data"\n'
     )
     drives = [
-        Drive("nvme", make_disk(root / "nvme.img", 64 << 20), "WEEENVME0001"),
-        Drive("sata", make_disk(root / "sata.img", 64 << 20), "WEEESATA0001"),
+        Drive("nvme", make_disk(root / "nvme.img", 64 << 20, marker=MARKER), "WEEENVME0001"),
+        Drive("sata", make_disk(root / "sata.img", 64 << 20, marker=MARKER), "WEEESATA0001"),
     ]
+    # a marker at every MiB and in the last sector: 65 on each drive before the run
+    assert all(count_marker(root / f"{d}.img", MARKER) == 65 for d in ("nvme", "sata"))
     result = boot_vm(
         SCRIPT,
         guest=guest,
@@ -168,6 +182,7 @@ def attended(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "run": json.loads((runs[0] / "run.json").read_text()),
         "screen": (share / "screen.txt").read_bytes().decode("utf-8", "replace"),
         "rows": rows,
+        "markers": {d: count_marker(root / f"{d}.img", MARKER) for d in ("nvme", "sata")},
     }
 
 
@@ -176,12 +191,11 @@ def _checks(record: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def test_the_run_went_through_the_guided_step_on_its_terminal(attended: dict[str, Any]) -> None:
-    # not certified (no erasure in this profile), which the exit status says
+    # not certified (no image in this profile), which the exit status says
     assert attended["status"] == 1
     run = attended["run"]
-    assert [run["steps"][s]["status"] for s in ("probe", "checks", "guided", "record")] == [
-        "done"
-    ] * 4
+    steps = ("probe", "checks", "guided", "erase", "record")
+    assert [run["steps"][s]["status"] for s in steps] == ["done"] * 5
     assert run["steps"]["guided"]["summary"].startswith("grade C: ")
     # the full screen was drawn before the guided checks took the terminal, and again
     # once they gave it back
@@ -223,3 +237,18 @@ def test_the_grade_is_computed_with_the_answers(attended: dict[str, Any]) -> Non
     assert grade["reasons"] == [
         f"1 of {sum(len(r) for r in attended['rows'])} keys did not answer: q."
     ]
+
+
+def test_the_erasure_went_ahead_once_the_technician_typed_erase(
+    attended: dict[str, Any],
+) -> None:
+    # the confirmation listed the laptop's two drives, and not the guest's own root disk
+    screen = attended["screen"]
+    listed = screen[screen.index("is about to ERASE") : screen.index("Type ERASE to go on")]
+    assert "WEEENVME0001" in listed and "WEEESATA0001" in listed
+    assert "/dev/vda" not in listed
+    record = verify_signed(attended["signed"]).record
+    erasures = {e["media"]["serial"]: e for e in record["erasures"]}
+    assert sorted(erasures) == ["WEEENVME0001", "WEEESATA0001"]
+    assert all(e["status"] == "certified" for e in erasures.values())
+    assert attended["markers"] == {"nvme": 0, "sata": 0}
