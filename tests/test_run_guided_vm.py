@@ -42,13 +42,46 @@ pad = device(b"weee test clickpad", [BTN_LEFT, BTN_TOOL_FINGER, BTN_TOUCH], {0: 
              bus=BUS_I8042)
 wait_for_nodes("weee test typist", "weee test clickpad")
 
-pid, master = pty.fork()
-if pid == 0:
-    # a 120x40 terminal, as a laptop's console roughly is
-    fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
-    os.environ["TERM"] = "linux"
-    os.execvp("sh", ["sh", "-c",
-        "exec weee run --profile /out/profile.toml --lang en 2> /out/run.err"])
+
+def weee_run_on_a_pty(profile, err):
+    pid, fd = pty.fork()
+    if pid == 0:
+        # a 120x40 terminal, as a laptop's console roughly is
+        fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+        os.environ["TERM"] = "linux"
+        os.execvp("sh", ["sh", "-c", f"exec weee run --profile {profile} --lang en 2> {err}"])
+    return pid, fd
+
+
+def read_until(fd, seen, text=None, timeout=300):
+    # what the program draws, until ``text`` is drawn (or, without text, until it ends)
+    deadline = time.time() + timeout
+    while (text is None or text not in seen) and time.time() < deadline:
+        try:
+            data = os.read(fd, 65536)
+        except OSError:
+            return
+        if not data:
+            return
+        seen.extend(data)
+
+
+# First a run whose technician does not type ERASE: nothing may be erased.
+pid, fd = weee_run_on_a_pty("/out/refuse.toml", "/out/refused.err")
+seen = bytearray()
+read_until(fd, seen, b"Type ERASE to go on")
+os.write(fd, b"no\r")
+read_until(fd, seen)
+_, status = os.waitpid(pid, 0)
+marker = open("/out/marker.bin", "rb").read()
+first_mib = {}
+for dev in ("/dev/nvme0n1", "/dev/sda"):
+    with open(dev, "rb") as f:
+        first_mib[dev] = f.read(1 << 20).count(marker)
+json.dump({"status": os.waitstatus_to_exitcode(status), "markers": first_mib,
+           "screen": seen.decode("utf-8", "replace")}, open("/out/refused.json", "w"))
+
+pid, master = weee_run_on_a_pty("/out/profile.toml", "/out/run.err")
 
 screen = bytearray()
 lock = threading.Lock()
@@ -149,6 +182,13 @@ def attended(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     # technician's "C" is what makes it C
     grade = "\n[grade]\ngrade_b_max_warnings = 100\n"
     (share / "policy.toml").write_text(policy.replace("required = []", required) + grade)
+    (share / "marker.bin").write_bytes(MARKER)
+    (share / "refuse.toml").write_text(
+        '[run]\nsteps = ["probe", "checks", "erase", "record", "spool"]\n'
+        '[policy]\nfile = "/out/policy.toml"\n'
+        '[bench]\nname = "vm-bench"\ntechnician = "Alice"\n'
+        '[paths]\ndata_dir = "/out/data-refused"\n'
+    )
     (share / "profile.toml").write_text(
         '[run]\nsteps = ["probe", "checks", "guided", "erase", "record", "spool"]\n'
         '[policy]\nfile = "/out/policy.toml"\n'
@@ -183,6 +223,12 @@ def attended(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "screen": (share / "screen.txt").read_bytes().decode("utf-8", "replace"),
         "rows": rows,
         "markers": {d: count_marker(root / f"{d}.img", MARKER) for d in ("nvme", "sata")},
+        "refused": json.loads((share / "refused.json").read_text()),
+        "refused_run": json.loads(
+            next((share / "data-refused" / "state" / "run" / "runs").iterdir())
+            .joinpath("run.json")
+            .read_text()
+        ),
     }
 
 
@@ -252,3 +298,13 @@ def test_the_erasure_went_ahead_once_the_technician_typed_erase(
     assert sorted(erasures) == ["WEEENVME0001", "WEEESATA0001"]
     assert all(e["status"] == "certified" for e in erasures.values())
     assert attended["markers"] == {"nvme": 0, "sata": 0}
+
+
+def test_without_erase_typed_nothing_is_erased(attended: dict[str, Any]) -> None:
+    refused = attended["refused"]
+    assert "Type ERASE to go on" in refused["screen"]
+    assert refused["status"] != 0
+    erase = attended["refused_run"]["steps"]["erase"]
+    assert erase["status"] == "failed"
+    # the marker at the start of each drive was still there after that run
+    assert refused["markers"] == {"/dev/nvme0n1": 1, "/dev/sda": 1}
