@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tmuxpane import COLS, ROWS, TmuxPane, press_layout
+from tmuxpane import COLS, ROWS, TmuxPane, press_layout, sound_card
 
 from checks.health.guided import LAYOUTS
 
@@ -219,18 +219,6 @@ def test_audio_without_alsa_tools_says_it_cannot(pane: Any) -> None:
 
 
 needs_alsa = pytest.mark.skipif(shutil.which("aplay") is None, reason="alsa-utils not installed")
-
-
-def sound_card(home: Path, mic: bytes) -> dict[str, str]:
-    """An ALSA "file" PCM as the default device, for real aplay/arecord without a sound
-    card: what is played lands in played.raw, what is recorded comes from mic.raw."""
-    home.mkdir(exist_ok=True)
-    (home / "mic.raw").write_bytes(mic)
-    (home / ".asoundrc").write_text(
-        'pcm.!default {\n  type file\n  slave.pcm "null"\n'
-        f'  file "{home}/played.raw"\n  infile "{home}/mic.raw"\n  format "raw"\n}}\n'
-    )
-    return {"HOME": str(home)}
 
 
 def tone(amplitude: int, seconds: float = 5.0, rate: int = 16000) -> bytes:

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tmuxpane import COLS, ROWS, TmuxPane, press_layout
+from tmuxpane import COLS, ROWS, TmuxPane, press_layout, sound_card
 
 from agent.errors import EXIT_INCOMPLETE
 from agent.run.demo import count_marker, loop_device, make_demo_image, make_donor_disk
@@ -131,17 +131,6 @@ class RunPane(TmuxPane):
     def kill_weee(self) -> None:
         """SIGKILL, as a power cut: nothing of weee runs after it."""
         os.kill(int(self.pidfile.read_text()), signal.SIGKILL)
-
-
-def sound_card(home: Path, mic: bytes) -> None:
-    """An ALSA "file" PCM as the default device, for real aplay/arecord without a sound
-    card: what is played lands in played.raw, what is recorded comes from mic.raw."""
-    home.mkdir(exist_ok=True)
-    (home / "mic.raw").write_bytes(mic)
-    (home / ".asoundrc").write_text(
-        'pcm.!default {\n  type file\n  slave.pcm "null"\n'
-        f'  file "{home}/played.raw"\n  infile "{home}/mic.raw"\n  format "raw"\n}}\n'
-    )
 
 
 def voice(seconds: float = 5.0, rate: int = 16000) -> bytes:

@@ -140,3 +140,16 @@ def press_layout(pane: TmuxPane, layout: str, skip: Collection[str] = ()) -> Non
                     pane.keys(TMUX_NAMES[token])
                 else:
                     pane.text(key.label)
+
+
+def sound_card(home: Path, mic: bytes) -> dict[str, str]:
+    """An ALSA "file" PCM as the default device, for real aplay/arecord without a sound
+    card: what is played lands in played.raw, what is recorded comes from mic.raw.
+    Returns the environment that makes a program under ``home`` use it."""
+    home.mkdir(exist_ok=True)
+    (home / "mic.raw").write_bytes(mic)
+    (home / ".asoundrc").write_text(
+        'pcm.!default {\n  type file\n  slave.pcm "null"\n'
+        f'  file "{home}/played.raw"\n  infile "{home}/mic.raw"\n  format "raw"\n}}\n'
+    )
+    return {"HOME": str(home)}
