@@ -781,6 +781,19 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "en": "graded parts: routed to recycling (policy)",
         "fr": "classé pièces : envoyé au recyclage (politique du programme)",
     },
+    "run.reason.drives": {
+        "en": "{erased} of {total} drives erased — {missing}",
+        "fr": "{erased} disque(s) effacé(s) sur {total} — {missing}",
+    },
+    "run.reason.drive": {"en": "{name} ({status_word})", "fr": "{name} ({status_word})"},
+    "run.reason.drive_detail": {
+        "en": "{name} ({status_word}: {detail})",
+        "fr": "{name} ({status_word} : {detail})",
+    },
+    "run.reason.drive_never_erased": {
+        "en": "{name} (never erased)",
+        "fr": "{name} (jamais effacé)",
+    },
     "run.reason.no_erasure": {
         "en": "the record holds no erasure",
         "fr": "la fiche ne contient aucun effacement",
@@ -795,8 +808,8 @@ MESSAGES: dict[str, dict[Lang, str]] = {
     },
     "run.reason.image": {"en": "the image is '{status}'", "fr": "l'image est « {status_word} »"},
     "run.reason.all_certified": {
-        "en": "every erasure is certified and the image verified",
-        "fr": "chaque effacement est certifié et l'image vérifiée",
+        "en": "every drive is erased and certified and the image verified",
+        "fr": "chaque disque est effacé et certifié et l'image vérifiée",
     },
     # step summaries and messages
     "run.probe.summary": {

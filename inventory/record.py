@@ -4,9 +4,9 @@ A record is one laptop's pass over a bench (hardware report, check verdicts and 
 erasure reports, image result, bench and technician). Its shape is published as a JSON
 Schema (``inventory/schema/record-1.schema.json``) so the programme database, the bench
 and anyone auditing a certificate use the same definition. The rules JSON Schema cannot
-say (the ``certified`` flag follows from the erasures and the image, the top-level
-``device_id`` is the hardware's) are checked here, in :func:`validate_record`, on write
-and on read.
+say (the ``certified`` flag follows from the erasures, the drives of the hardware report
+they must cover, and the image; the top-level ``device_id`` is the hardware's) are checked
+here, in :func:`validate_record`, on write and on read.
 """
 
 from __future__ import annotations
@@ -188,24 +188,126 @@ def _certified_erasure_problems(erasure: Mapping[str, Any], where: str) -> list[
     return problems
 
 
-def derive_certified(record: Mapping[str, Any]) -> bool:
-    """The record's own rule: every erasure certified (at least one) and the image verified."""
-    erasures = record["erasures"]
-    image = record["image"]
+@dataclass(frozen=True)
+class DriveCoverage:
+    """One drive of the record's hardware report, and whether an erasure covers it.
+
+    ``state`` is ``erased`` (a certified erasure matched it), ``not_erased`` (an internal
+    drive without one: the record cannot be certified) or ``excluded`` (a USB or removable
+    drive: not the laptop's storage). ``why`` says what kept a drive from being erased.
+    """
+
+    device: str
+    serial: str | None
+    model: str | None
+    size_bytes: int | None
+    state: str
+    why: str | None = None  # English, whole: "failed, write error at byte 4096"
+    erasure_index: int | None = None
+    status: str | None = None  # the matched erasure's status; None: never erased
+    detail: str | None = None  # its first error, as the bench wrote it
+
+    @property
+    def name(self) -> str:
+        return self.device.rsplit("/", 1)[-1]
+
+
+def _same_serial(a: Any, b: Any) -> bool:
     return (
-        bool(erasures)
-        and all(e["status"] == "certified" for e in erasures)
-        and image is not None
-        and image["status"] == "verified"
+        isinstance(a, str)
+        and isinstance(b, str)
+        and bool(a.strip())
+        and a.strip().casefold() == b.strip().casefold()
     )
+
+
+def is_laptop_drive(drive: Mapping[str, Any]) -> bool:
+    """An internal drive of the laptop: not USB, not removable media (the boot stick,
+    a card in the reader, a donor's USB disk left plugged in)."""
+    usb = "usb" in (drive.get("transport"), drive.get("protocol"), drive.get("kind"))
+    return not usb and drive.get("removable") is not True
+
+
+def _matches(drive: Mapping[str, Any], media: Mapping[str, Any]) -> bool:
+    """The same physical drive: by serial when both sides know it, else by device path."""
+    serial, other = drive.get("serial"), media.get("serial")
+    if isinstance(serial, str) and serial.strip() and isinstance(other, str) and other.strip():
+        return _same_serial(serial, other)
+    return bool(drive.get("path")) and drive.get("path") == media.get("device")
+
+
+def _erasure_why(erasure: Mapping[str, Any]) -> str:
+    errors = [str(e) for e in erasure.get("errors") or []]
+    status = str(erasure["status"])
+    return f"{status}: {errors[0]}" if errors else status
+
+
+def drive_coverage(record: Mapping[str, Any]) -> list[DriveCoverage]:
+    """Every drive of ``hardware.storage`` with the erasure that covers it, if any.
+
+    Matched by serial, else by device path. A drive with several matching erasures
+    (redone after an interruption) is covered when one of them is certified.
+    """
+    out = []
+    erasures = list(record.get("erasures") or [])
+    for drive in (record.get("hardware") or {}).get("storage") or []:
+        if not isinstance(drive, Mapping):
+            continue
+        device = str(drive.get("path") or drive.get("name") or "?")
+        facts = {
+            "device": device,
+            "serial": drive.get("serial") if isinstance(drive.get("serial"), str) else None,
+            "model": drive.get("model") if isinstance(drive.get("model"), str) else None,
+            "size_bytes": drive.get("size_bytes")
+            if isinstance(drive.get("size_bytes"), int)
+            else None,
+        }
+        if not is_laptop_drive(drive):
+            out.append(DriveCoverage(**facts, state="excluded", why="USB or removable"))
+            continue
+        matched = [(i, e) for i, e in enumerate(erasures) if _matches(drive, e.get("media") or {})]
+        certified = [i for i, e in matched if e["status"] == "certified"]
+        if certified:
+            out.append(DriveCoverage(**facts, state="erased", erasure_index=certified[0]))
+        elif matched:
+            index, erasure = matched[-1]
+            errors = [str(e) for e in erasure.get("errors") or []]
+            out.append(
+                DriveCoverage(
+                    **facts,
+                    state="not_erased",
+                    why=_erasure_why(erasure),
+                    erasure_index=index,
+                    status=str(erasure["status"]),
+                    detail=errors[0] if errors else None,
+                )
+            )
+        else:
+            out.append(DriveCoverage(**facts, state="not_erased", why="never erased"))
+    return out
+
+
+def derive_certified(record: Mapping[str, Any]) -> bool:
+    """The record's own rule: every internal drive of the laptop covered by a certified
+    erasure, every erasure certified (at least one), and the image verified."""
+    return uncertified_cause(record)[0] == "all_certified"
 
 
 def uncertified_cause(record: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     """Why :func:`derive_certified` says what it says: a cause and its facts.
 
     One rule for every wording: :func:`certified_reason` words it in English, the bench
-    run's screen in the technician's language.
+    run's screen and the certificate in their reader's language.
     """
+    coverage = [c for c in drive_coverage(record) if c.state != "excluded"]
+    missing = [c for c in coverage if c.state == "not_erased"]
+    if missing:
+        return "drives", {
+            "erased": len(coverage) - len(missing),
+            "total": len(coverage),
+            "missing": ", ".join(f"{c.name} ({c.why})" for c in missing),
+            "drives": missing,
+        }
     if not record["erasures"]:
         return "no_erasure", {}
     for index, erasure in enumerate(record["erasures"]):
@@ -221,11 +323,12 @@ def uncertified_cause(record: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
 
 
 _CAUSES = {
+    "drives": "{erased} of {total} drives erased — {missing}",
     "no_erasure": "the record holds no erasure",
     "erasure": "erasures[{index}] ({device}) is {status!r}",
     "no_image": "the record holds no image result",
     "image": "the image is {status!r}",
-    "all_certified": "every erasure is certified and the image verified",
+    "all_certified": "every drive is erased and certified and the image verified",
 }
 
 

@@ -93,7 +93,7 @@ CASES = {
         lambda: sample_record(2, erasures=[failed_erasure(), part("erasure-nvme-sanitize")]),
         [
             "NOT CERTIFIED",
-            "erasures[0] (/dev/sda) is 'failed'",
+            "1 of 2 drives erased — sda (FAILED: write error at byte 4096",
             "FAILED",
             "write error at byte 4096",
         ],
@@ -239,7 +239,7 @@ APPENDIX_G_FR = [
         (
             "failed-drive",
             [
-                "RÉSULTAT : NON CERTIFIÉ : l'effacement n° 1 (/dev/sda) est 'failed'",
+                "RÉSULTAT : NON CERTIFIÉ : 1 disque(s) effacé(s) sur 2 — sda (ÉCHEC",
                 "ÉCHEC",
                 "non vérifié",
                 "write error at byte 4096",

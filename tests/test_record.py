@@ -93,7 +93,12 @@ def test_schema_violation_is_refused_with_its_path(edit: Edit, path: str, words:
 
 
 CONSISTENCY_VIOLATIONS = [
-    ("certified-with-failed-erasure", _set("erasures.0.status", "failed"), "certified", "'failed'"),
+    (
+        "certified-with-failed-erasure",
+        _set("erasures.0.status", "failed"),
+        "certified",
+        "sda (failed)",
+    ),
     ("certified-without-image", _set("image", None), "certified", "no image"),
     (
         "certified-with-failed-image",
@@ -101,7 +106,7 @@ CONSISTENCY_VIOLATIONS = [
         "certified",
         "image is 'failed'",
     ),
-    ("certified-without-erasures", _set("erasures", []), "certified", "no erasure"),
+    ("certified-without-erasures", _set("erasures", []), "certified", "0 of 2 drives erased"),
     ("device-id-mismatch", _set("device_id", "other"), "device_id", "differs"),
     (
         "certified-erasure-verification-failed",

@@ -47,6 +47,11 @@ def test_the_demo_erases_images_certifies_and_registers_a_disposable_disk(
     assert record["certified"] is True
     assert [e["status"] for e in record["erasures"]] == ["certified"]
     assert record["erasures"][0]["media"]["device"] == result.loop_device
+    # the record describes what was erased: the disposable disk stands for the laptop's
+    # storage; this machine's real disks are named as left out, never as erased
+    assert [d["path"] for d in record["hardware"]["storage"]] == [result.loop_device]
+    assert "disposable disk" in record["hardware"]["demonstration"]["note"]
+    assert result.loop_device not in record["hardware"]["demonstration"]["drives_left_out"]
     assert record["image"]["status"] == "verified"
     assert f"ASSET   {verdict.asset_id}" in Path(verdict.label_path).read_text()
     pdf = Path(verdict.label_path).with_suffix(".pdf")

@@ -145,7 +145,13 @@ def run_demo(
         with loop_device(disk) as device, local_server(workdir / "server") as server:
             token = server.register_bench("demo-bench", bench.public_key_path)
             profile = _demo_profile(device, image, server, token, data_dir, refurbish)
-            outcome = run_bench(profile, view=view, lang=lang, unattended=unattended)
+            outcome = run_bench(
+                profile,
+                view=view,
+                lang=lang,
+                unattended=unattended,
+                demo_drives=(device,),
+            )
             stored = None
             record_id = outcome.verdict.record_id
             if record_id and outcome.verdict.asset_id:

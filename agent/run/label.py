@@ -12,13 +12,23 @@ from pathlib import Path
 from typing import Any
 
 from agent.wipe.journal import atomic_write
+from inventory.record import drive_coverage
 
 
 def label_lines(record: dict[str, Any], *, asset_id: str | None) -> list[str]:
     device = (record.get("hardware") or {}).get("device") or {}
     grade = ((record.get("checks") or {}).get("grade") or {}).get("grade")
-    erasures = record.get("erasures") or []
-    erased = sum(e.get("status") == "certified" for e in erasures)
+    # the laptop's own drives (hardware report), each erased or not: a drive left out
+    # shows on the label as well as on the certificate
+    drives = [c for c in drive_coverage(record) if c.state != "excluded"]
+    if drives:
+        erased = sum(c.state == "erased" for c in drives)
+        total = len(drives)
+        missing = [c.name for c in drives if c.state != "erased"]
+    else:
+        erasures = record.get("erasures") or []
+        erased = sum(e.get("status") == "certified" for e in erasures)
+        total, missing = len(erasures), []
     model = " ".join(str(device[k]) for k in ("manufacturer", "model") if device.get(k))
     if record.get("kind") == "maintenance":
         verdict = f"MAINTENANCE {record.get('maintenance_ticket') or ''}".strip()
@@ -33,7 +43,8 @@ def label_lines(record: dict[str, Any], *, asset_id: str | None) -> list[str]:
         f"SERIAL  {device.get('serial') or '-'}",
         f"GRADE   {grade or '-'}",
         f"STATUS  {verdict}",
-        f"ERASED  {erased}/{len(erasures)} drive(s), NIST SP 800-88",
+        f"ERASED  {erased}/{total} drive(s), NIST SP 800-88"
+        + (f"; NOT ERASED: {', '.join(missing)}" if missing else ""),
         f"RECORD  {record.get('record_id')}",
         f"DATE    {str(record.get('created_at'))[:10]}",
     ]

@@ -66,6 +66,7 @@ def run_bench(
     step_functions: Mapping[str, StepFunction] | None = None,
     assume_yes: bool = False,
     confirm_erase: Callable[[list[str]], bool] | None = None,
+    demo_drives: tuple[str, ...] = (),
 ) -> RunOutcome:
     """Run (or resume) the bench run; returns the verdict. Never raises for a failing
     laptop: a failed erasure is a verdict, not an exception.
@@ -90,6 +91,7 @@ def run_bench(
         sync_attempts=sync_attempts,
         assume_yes=assume_yes,
         confirm_erase=confirm_erase,
+        demo_drives=demo_drives,
     )
     journal = RunJournal(ctx.state_dir)
     journal.ensure_writable()

@@ -61,6 +61,10 @@ class RunContext:
     # drives named in the profile, or the technician's typed answer to ``confirm_erase``.
     assume_yes: bool = False
     confirm_erase: Callable[[list[str]], bool] | None = None
+    # ``weee demo``: the drives that play the laptop's storage (its disposable loop
+    # device). The record then describes them, never this machine's real disks, which
+    # the demo does not erase and so must not appear erased or certified.
+    demo_drives: tuple[str, ...] = ()
     # filled in as the steps run (or restored from the journal)
     source: Source | None = None
     report: HardwareReport | None = None
@@ -137,6 +141,8 @@ def probe(ctx: RunContext) -> StepOutput:
     ctx.source = ctx.source_factory()
     ctx.report = build_report(ctx.source)
     ctx.hardware = ctx.report.to_dict()
+    if ctx.demo_drives:
+        _demo_storage(ctx.hardware, ctx.demo_drives)
     facts = identity_facts(ctx.hardware, ctx.lang)
     ctx.view.identity(facts)
     model = " ".join(str(facts[k]) for k in ("manufacturer", "model") if facts.get(k))
@@ -148,6 +154,34 @@ def probe(ctx: RunContext) -> StepOutput:
         gaps=gaps,
     )
     return StepOutput("done", summary)
+
+
+def _demo_storage(hardware: dict[str, Any], drives: tuple[str, ...]) -> None:
+    """The demo's record: its disposable drives stand for the laptop's storage."""
+    from agent.blockdev import list_disks, read_facts
+
+    disks = {d.path: d for d in list_disks(facts=read_facts(), include_loop=True)}
+    left_out = [d.get("path") for d in hardware.get("storage") or [] if isinstance(d, dict)]
+    hardware["storage"] = [
+        {
+            "name": disk.name,
+            "path": disk.path,
+            "model": disk.model,
+            "serial": disk.serial,
+            "size_bytes": disk.size_bytes,
+            "logical_sector_size": disk.logical_sector_size,
+            "transport": disk.transport,
+            "removable": disk.removable,
+            "kind": disk.media_type,
+        }
+        for path in drives
+        if (disk := disks.get(path)) is not None
+    ]
+    hardware["demonstration"] = {
+        "note": "weee demo: the storage listed is the demo's disposable disk; this "
+        "machine's own drives were neither erased nor certified",
+        "drives_left_out": left_out,
+    }
 
 
 # --- checks ------------------------------------------------------------------------------
@@ -359,17 +393,18 @@ def _excluded_reason(target: Any, boot: dict[str, str], explicit: bool) -> str |
     """Drives that are not the laptop's storage: left out of the record, not refused in it.
 
     The stick weee booted from, USB drives and removable media are never the donor's
-    laptop storage. A drive of the laptop that was refused (mounted, held by LVM...)
-    stays in the record as refused: the laptop is then not certified.
+    laptop storage (``inventory.record.is_laptop_drive`` says the same of the hardware
+    report). An internal drive that was refused (mounted, held by LVM, holding the
+    running system) stays in the record as refused: the laptop is then not certified.
     """
     if explicit or target.assessment.allowed:
         return None
     disk = target.disk
     if disk is None:
         return "; ".join(target.assessment.refusals)
-    if disk.name in boot:
-        return f"the boot medium ({boot[disk.name]})"
     if disk.transport == "usb" or disk.removable:
+        if disk.name in boot:
+            return f"the boot medium ({boot[disk.name]})"
         return "a USB drive or removable medium"
     return None
 
@@ -648,6 +683,18 @@ def not_certified_reason(record: dict[str, Any]) -> Msg:
     from inventory.record import uncertified_cause
 
     cause, facts = uncertified_cause(record)
+    if cause == "drives":
+        facts["missing"] = [
+            msg("run.reason.drive_never_erased", name=d.name)
+            if d.status is None
+            else msg(
+                "run.reason.drive_detail" if d.detail else "run.reason.drive",
+                name=d.name,
+                status_word=_erasure_word(d.status),
+                detail=d.detail,
+            )
+            for d in facts.pop("drives")
+        ]
     if "status" in facts:
         facts["status_word"] = _erasure_word(facts["status"])
     if "index" in facts:

@@ -40,7 +40,7 @@ from inventory.documents.common import (
     when,
 )
 from inventory.documents.words import Translate, translator
-from inventory.record import uncertified_cause
+from inventory.record import DriveCoverage, drive_coverage, uncertified_cause
 
 GREEN = colors.HexColor("#1b7a3a")
 RED = colors.HexColor("#b3261e")
@@ -188,13 +188,46 @@ _CAUSE_PHRASES = {
     "erasure": "erasures[{index}] ({device}) is {status}",
     "no_image": "the record holds no image result",
     "image": "the image is {status}",
-    "all_certified": "every erasure is certified and the image verified",
+    "drives": "{erased} of {total} drives erased — {missing}",
+    "all_certified": "every drive is erased and certified and the image verified",
 }
+
+
+def _drive_status(drive: DriveCoverage, t: Translate) -> str:
+    """Why a drive of the laptop was not erased, in the document's language."""
+    if drive.status is None:
+        return t("never erased")
+    word = _word(STATUS_WORDS, drive.status, t)
+    return f"{word}: {drive.detail}" if drive.detail else word
+
+
+def _coverage_pair(drive: DriveCoverage, t: Translate) -> tuple[str, str]:
+    """One drive of the hardware report: erased, NOT ERASED (why) or excluded."""
+    what = " ".join(
+        str(part)
+        for part in (
+            drive.model,
+            drive.serial and f"S/N {drive.serial}",
+            drive.size_bytes and human_size(drive.size_bytes),
+        )
+        if part
+    )
+    if drive.state == "erased":
+        state = t("erased and verified")
+    elif drive.state == "excluded":
+        state = t("excluded: USB or removable, not the laptop's")
+    else:
+        state = f"{t('NOT ERASED')}: {_drive_status(drive, t)}"
+    return drive.device, f"{what} — {state}" if what else state
 
 
 def not_certified_reason(record: Mapping[str, Any], t: Translate) -> str:
     """``inventory.record.certified_reason`` in the document's language."""
     cause, facts = uncertified_cause(record)
+    if cause == "drives":
+        facts["missing"] = ", ".join(
+            f"{d.name} ({_drive_status(d, t)})" for d in facts.pop("drives")
+        )
     if "status" in facts:
         facts["status"] = repr(facts["status"])
     if "index" in facts:
@@ -262,6 +295,12 @@ def certificate_page(
             width,
         ),
     ]
+    coverage = drive_coverage(record)
+    if coverage:
+        story += [
+            Paragraph(escape(t("Drives of the laptop")), styles["section"]),
+            _grid([_coverage_pair(c, t) for c in coverage], width, columns=1),
+        ]
     if not erasures:
         story.append(Paragraph(escape(t("No drive was erased in this record.")), styles["cell"]))
     for number, erasure in enumerate(erasures, 1):
