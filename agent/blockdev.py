@@ -94,6 +94,13 @@ class Disk:
         return "other"
 
     @property
+    def laptop_drive(self) -> bool:
+        """A drive of the laptop itself: not USB, not removable media (the boot stick, a
+        card in the reader). ``inventory.record.is_laptop_drive`` is the same rule on the
+        record's hardware report: a laptop drive left unerased is never certified."""
+        return self.transport != "usb" and not self.removable
+
+    @property
     def interface(self) -> str:
         """The erasure report's ``media.interface``: ata|nvme|scsi|mmc|usb|other."""
         tran = self.transport or ""

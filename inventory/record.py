@@ -17,7 +17,7 @@ import json
 import math
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from typing import Any
 
@@ -242,6 +242,10 @@ def _erasure_why(erasure: Mapping[str, Any]) -> str:
     return f"{status}: {errors[0]}" if errors else status
 
 
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
 def drive_coverage(record: Mapping[str, Any]) -> list[DriveCoverage]:
     """Every drive of ``hardware.storage`` with the erasure that covers it, if any.
 
@@ -253,29 +257,27 @@ def drive_coverage(record: Mapping[str, Any]) -> list[DriveCoverage]:
     for drive in (record.get("hardware") or {}).get("storage") or []:
         if not isinstance(drive, Mapping):
             continue
-        device = str(drive.get("path") or drive.get("name") or "?")
-        facts = {
-            "device": device,
-            "serial": drive.get("serial") if isinstance(drive.get("serial"), str) else None,
-            "model": drive.get("model") if isinstance(drive.get("model"), str) else None,
-            "size_bytes": drive.get("size_bytes")
-            if isinstance(drive.get("size_bytes"), int)
-            else None,
-        }
+        size = drive.get("size_bytes")
+        base = DriveCoverage(
+            device=str(drive.get("path") or drive.get("name") or "?"),
+            serial=_text(drive.get("serial")),
+            model=_text(drive.get("model")),
+            size_bytes=size if isinstance(size, int) and not isinstance(size, bool) else None,
+            state="not_erased",
+        )
         if not is_laptop_drive(drive):
-            out.append(DriveCoverage(**facts, state="excluded", why="USB or removable"))
+            out.append(replace(base, state="excluded", why="USB or removable"))
             continue
         matched = [(i, e) for i, e in enumerate(erasures) if _matches(drive, e.get("media") or {})]
         certified = [i for i, e in matched if e["status"] == "certified"]
         if certified:
-            out.append(DriveCoverage(**facts, state="erased", erasure_index=certified[0]))
+            out.append(replace(base, state="erased", erasure_index=certified[0]))
         elif matched:
             index, erasure = matched[-1]
             errors = [str(e) for e in erasure.get("errors") or []]
             out.append(
-                DriveCoverage(
-                    **facts,
-                    state="not_erased",
+                replace(
+                    base,
                     why=_erasure_why(erasure),
                     erasure_index=index,
                     status=str(erasure["status"]),
@@ -283,7 +285,7 @@ def drive_coverage(record: Mapping[str, Any]) -> list[DriveCoverage]:
                 )
             )
         else:
-            out.append(DriveCoverage(**facts, state="not_erased", why="never erased"))
+            out.append(replace(base, why="never erased"))
     return out
 
 

@@ -72,6 +72,26 @@ def test_default_targets_never_include_the_root_disk(tmp_path: Path) -> None:
             assert target["allowed"] is False
 
 
+def test_without_names_a_refused_internal_drive_is_exit_3_not_done(tmp_path: Path) -> None:
+    """``weee wipe`` on every drive: this machine's root disk (internal, holding the
+    running system) is refused, so the laptop is not done: exit 3, never 0, and --json
+    lists the refusal. Plan only (--dry-run): the real run takes the same decision
+    (refused_laptop_drives) and is tried for real in the VM."""
+    roots = {f"/dev/{n}" for n in root_disks()}
+    result = subprocess.run(
+        [WEEE, "wipe", "--dry-run", "--json", "--journal-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    plan = json.loads(result.stdout)
+    refused = [t for t in plan["targets"] if t["device"] in roots]
+    if not refused or not all(t["laptop_drive"] for t in refused):
+        pytest.skip("this machine's root disk is not an internal drive here")
+    assert result.returncode == EXIT_REFUSED, result.stderr
+    assert all(t["allowed"] is False and t["refusals"] for t in refused)
+
+
 @pytest.mark.root
 @needs_root
 @needs_losetup

@@ -67,6 +67,7 @@ def plan_to_dict(targets: list[Target], options: WipeOptions) -> dict[str, Any]:
                 "serial": disk.serial if disk else None,
                 "size_bytes": disk.size_bytes if disk else None,
                 "allowed": t.allowed,
+                "laptop_drive": t.disk.laptop_drive if t.disk else None,
                 "refusals": t.assessment.refusals,
                 "notes": t.assessment.notes,
                 "methods": t.plan.methods if t.plan else [],
@@ -127,13 +128,23 @@ def print_plan(console: Console, targets: list[Target], options: WipeOptions) ->
         )
 
 
-def exit_code(reports: list[ErasureReport], *, explicit: bool) -> int:
+def refused_laptop_drives(targets: list[Target], *, explicit: bool) -> list[Target]:
+    """The refusals that leave the laptop not done: every refused drive that was named;
+    with no names, every refused drive of the laptop itself (the boot stick and other USB
+    or removable media are refused too, but they are not the laptop's)."""
+    return [
+        t for t in targets if not t.allowed and (explicit or t.disk is None or t.disk.laptop_drive)
+    ]
+
+
+def exit_code(reports: list[ErasureReport], *, refused: bool) -> int:
+    """``refused``: a drive that had to be erased was refused (see refused_laptop_drives)."""
     statuses = [r.status for r in reports]
     if "failed" in statuses:
         return EXIT_FAILED
     if "incomplete" in statuses:
         return EXIT_INCOMPLETE
-    if explicit and "refused" in statuses:
+    if refused:
         return EXIT_REFUSED
     return EXIT_OK
 
@@ -245,7 +256,14 @@ def wipe(
     destination: str,
     stall_timeout: float,
 ) -> None:
-    """Erase drives to NIST SP 800-88 and verify it (all internal drives by default)."""
+    """Erase drives to NIST SP 800-88 and verify it (all internal drives by default).
+
+    Exit status: 0 every drive certified; 1 one failed; 4 one was interrupted
+    (INCOMPLETE); 3 a drive was refused: a named one, or, with no names, one of the
+    laptop's own drives (mounted, holding the running system, held by LVM...), so the
+    laptop is not done. The boot stick and other USB or removable media are refused
+    without making the exit status non-zero.
+    """
     console = Console(stderr=True, soft_wrap=True)
     options = WipeOptions(
         method=method,
@@ -278,8 +296,8 @@ def wipe(
     if dry_run:
         if as_json:
             click.echo(json.dumps(plan_to_dict(targets, options), indent=2))
-        refused_named = bool(devices) and any(not t.allowed for t in targets)
-        sys.exit(EXIT_REFUSED if refused_named else (EXIT_INCOMPLETE if previous else EXIT_OK))
+        refused = refused_laptop_drives(targets, explicit=bool(devices))
+        sys.exit(EXIT_REFUSED if refused else (EXIT_INCOMPLETE if previous else EXIT_OK))
 
     allowed = [t for t in targets if t.allowed]
     if not allowed:
@@ -329,4 +347,11 @@ def wipe(
     certified = {r.media.serial or r.media.device for r in reports if r.status == "certified"}
     pending = [i for i in interrupted if (i.media.serial or i.media.device) not in certified]
     _write_output(interrupted + reports, report_file, as_json)
-    sys.exit(exit_code(reports + pending, explicit=bool(devices)))
+    refused = refused_laptop_drives(targets, explicit=bool(devices))
+    for t in refused:
+        console.print(
+            f"[bold yellow]NOT ERASED[/bold yellow] {t.path}: "
+            + "; ".join(t.assessment.refusals)
+            + " — this laptop is not done"
+        )
+    sys.exit(exit_code(reports + pending, refused=bool(refused)))

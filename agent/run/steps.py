@@ -402,7 +402,7 @@ def _excluded_reason(target: Any, boot: dict[str, str], explicit: bool) -> str |
     disk = target.disk
     if disk is None:
         return "; ".join(target.assessment.refusals)
-    if disk.transport == "usb" or disk.removable:
+    if not disk.laptop_drive:
         if disk.name in boot:
             return f"the boot medium ({boot[disk.name]})"
         return "a USB drive or removable medium"
