@@ -187,12 +187,13 @@ def test_nvme_sanitize_refused_by_qemu_falls_through() -> None:
     run = scripted({("nvme", "sanitize"): recorded_command("nvme_sanitize_crypto.txt")}, calls)
     with pytest.raises(FirmwareError, match="Invalid Command Opcode"):
         run_firmware_method("nvme-sanitize-crypto", NVME, run=run, poll=lambda s: None)
-    assert calls[0] == ("nvme", "sanitize", "/dev/nvme0", "--sanact=4")
+    assert calls[1] == ("nvme", "sanitize", "/dev/nvme0", "--sanact=4")  # after the log read
 
 
 def test_nvme_sanitize_polls_the_log_until_done() -> None:
     calls: list[tuple[str, ...]] = []
     log = [
+        CommandResult((), 0, json.dumps({"nvme0": {"sprog": 65535, "sstat": 0}}).encode(), b"", 0),
         CommandResult((), 0, json.dumps({"nvme0": {"sprog": 100, "sstat": 2}}).encode(), b"", 0),
         CommandResult(
             (), 0, json.dumps({"nvme0": {"sprog": 65535, "sstat": 0x101}}).encode(), b"", 0
@@ -201,7 +202,7 @@ def test_nvme_sanitize_polls_the_log_until_done() -> None:
     run = scripted({("nvme", "sanitize-log"): log}, calls)
     waits: list[float] = []
     run_firmware_method("nvme-sanitize-block", NVME, run=run, poll=waits.append)
-    assert calls[0][-1] == "--sanact=2" and len(waits) == 1
+    assert calls[1][-1] == "--sanact=2" and len(waits) == 1  # calls[0]: the log before
 
 
 def test_ata_password_rejected_although_hdparm_exits_0() -> None:

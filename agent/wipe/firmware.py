@@ -12,9 +12,12 @@ import fcntl
 import json
 import logging
 import re
+import shlex
 import struct
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import Enum
 
 from agent.blockdev import Disk
 from agent.wipe.methods import (
@@ -25,7 +28,7 @@ from agent.wipe.methods import (
     parse_nvme_id_ctrl,
     smartctl_passthrough,
 )
-from agent.wipe.report import HiddenAreas
+from agent.wipe.report import Evidence, HiddenAreas, clip_output
 from checks.system import CommandResult, run_command
 
 log = logging.getLogger(__name__)
@@ -141,47 +144,289 @@ def suspend_to_unfreeze(run: Run = run_command, seconds: int = 5) -> bool:
 # ------------------------------------------------------------------------------ erase
 
 
-def _check(result: CommandResult, what: str) -> None:
-    text = (result.text + "\n" + result.stderr_text).strip()
+def _output(result: CommandResult) -> str:
+    """Everything a command said: stdout, then stderr, then why it could not run."""
+    parts = [result.text, result.stderr_text, f"[{result.error}]" if result.error else ""]
+    return "\n".join(p.rstrip("\n") for p in parts if p)
+
+
+def _keep(evidence: list[Evidence] | None, argv: Sequence[str], result: CommandResult) -> str:
+    """Keep one command and its raw output in the erasure's evidence; return the output."""
+    text = _output(result)
+    if evidence is not None:
+        evidence.append(Evidence(shlex.join(argv), result.returncode, clip_output(text)))
+    return text
+
+
+def _read(
+    run: Run, argv: list[str], evidence: list[Evidence] | None, **kwargs: float
+) -> tuple[CommandResult, str]:
+    result = run(argv, **kwargs)
+    return result, _keep(evidence, argv, result)
+
+
+def _last_line(text: str, result: CommandResult) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else result.error or f"exit status {result.returncode}, no output"
+
+
+def _check(result: CommandResult, text: str, what: str) -> None:
     if not result.ok or re.search(r"(?i)\b(error|invalid|failed|abort|not supported)\b", text):
-        raise FirmwareError(
-            f"{what}: {text.splitlines()[-1] if text else result.error or 'failed'}"
-        )
+        raise FirmwareError(f"{what}: {_last_line(text, result)}")
 
 
-def _find_key(doc: object, key: str) -> object | None:
-    if isinstance(doc, dict):
-        if key in doc:
-            return doc[key]
-        for value in doc.values():
-            found = _find_key(value, key)
-            if found is not None:
-                return found
-    return None
+class Outcome(Enum):
+    SUCCEEDED = "succeeded"
+    IN_PROGRESS = "in progress"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class StatusRead:
+    """What one read of a drive's own state says about the erase it was given."""
+
+    outcome: Outcome
+    detail: str
+    progress: float | None = None  # the fraction done, while in progress
+
+
+# ------------------------------------------------------------------ ATA SANITIZE
+
+# Every state hdparm prints (hdparm.c, sanitize_states_str); ``--sanitize-status``
+# itself only ever prints SD0, SD1 or SD2 (get_sanitize_state), then the line below
+# when the drive sets "Sanitize Operation Completed Without Error" (COUNT bit 15).
+ATA_SANITIZE_STATES = {
+    "SD0 Sanitize Idle": "SD0",
+    "SD1 Sanitize Frozen": "SD1",
+    "SD2 Sanitize operation In Process": "SD2",
+    "SD3 Sanitize Operation Failed": "SD3",
+    "SD4 Sanitize Operation succeeded": "SD4",
+}
+ATA_SANITIZE_DONE = "Last Sanitize Operation Completed Without Error"
+
+
+def parse_ata_sanitize_status(result: CommandResult) -> StatusRead:
+    """``hdparm --sanitize-status``: success only on "completed without error".
+
+    "SD0 Sanitize Idle" alone means no sanitize operation completed without error (it
+    never ran, or failed and the drive went back to idle); a status whose registers did
+    not come back (``SG_IO: bad/missing sense data``, e.g. through a USB bridge) says
+    nothing trustworthy; a status read that failed, is empty or unrecognised is a failure.
+    """
+    text = _output(result)
+    if "bad/missing sense" in text:
+        why = "its status registers did not come back (SG_IO: bad/missing sense data)"
+        return StatusRead(Outcome.FAILED, f"{why}: its state cannot be trusted")
+    reason = re.search(r"SANITIZE device error reason: (.+)", text)
+    if reason:
+        return StatusRead(Outcome.FAILED, f"the drive reports: {reason.group(1).strip()}")
+    if not result.ok:
+        return StatusRead(Outcome.FAILED, f"status unreadable: {_last_line(text, result)}")
+    state = re.search(r"^\s*State:\s+(.+?)\s*$", result.text, re.MULTILINE)
+    if "Sanitize status:" not in result.text or not state:
+        return StatusRead(Outcome.FAILED, "no sanitize status in hdparm's output")
+    name = ATA_SANITIZE_STATES.get(state.group(1))
+    if name is None:
+        return StatusRead(Outcome.FAILED, f"unrecognised sanitize state {state.group(1)!r}")
+    if name == "SD2":
+        progress = re.search(r"Progress:\s+0x([0-9a-fA-F]+)", result.text)
+        fraction = int(progress.group(1), 16) / 0x10000 if progress else None
+        return StatusRead(Outcome.IN_PROGRESS, state.group(1), fraction)
+    if name == "SD1":
+        why = "the drive refuses sanitize commands until its next power cycle"
+        return StatusRead(Outcome.FAILED, f"SD1 Sanitize Frozen: {why}")
+    done = re.search(rf"^\s*{ATA_SANITIZE_DONE}\s*$", result.text, re.MULTILINE)
+    if name == "SD3" or not done:
+        why = "no sanitize operation completed without error"
+        return StatusRead(Outcome.FAILED, f"{state.group(1)}, and {why}")
+    return StatusRead(Outcome.SUCCEEDED, f"{state.group(1)}: {ATA_SANITIZE_DONE}")
+
+
+def ata_sanitize(
+    disk: Disk,
+    kind: str,
+    run: Run,
+    poll: Callable[[float], None],
+    timeout_s: float,
+    evidence: list[Evidence] | None = None,
+) -> None:
+    flag = {"crypto": "--sanitize-crypto-scramble", "block": "--sanitize-block-erase"}[kind]
+    result, text = _read(
+        run, ["hdparm", "--yes-i-know-what-i-am-doing", flag, disk.path], evidence, timeout=120
+    )
+    # The drive clears "completed without error" when it starts a sanitize operation
+    # (ACS-3 SANITIZE STATUS EXT, COUNT bit 15, kept across power cycles): once the
+    # command was accepted with its registers read back, the flag seen afterwards is
+    # this operation's result and not an earlier one's.
+    accepted = "Operation started in background" in result.text
+    if not result.ok or not accepted or "bad/missing sense" in text:
+        raise FirmwareError(f"hdparm {flag}: not accepted: {_last_line(text, result)}")
+    status_argv = ["hdparm", "--sanitize-status", disk.path]
+    deadline = time.monotonic() + timeout_s
+    seen_in_progress = False
+    while True:
+        status = run(status_argv)
+        read = parse_ata_sanitize_status(status)
+        if read.outcome is Outcome.IN_PROGRESS and time.monotonic() < deadline:
+            if not seen_in_progress:  # the first read in progress, and the last read
+                _keep(evidence, status_argv, status)
+            seen_in_progress = True
+            poll(min(10.0, max(0.5, deadline - time.monotonic())))
+            continue
+        _keep(evidence, status_argv, status)
+        if read.outcome is Outcome.SUCCEEDED:
+            return
+        if read.outcome is Outcome.IN_PROGRESS:
+            raise FirmwareError(f"ATA sanitize did not finish within {timeout_s:.0f} s")
+        raise FirmwareError(f"ATA sanitize: {read.detail}")
+
+
+# ------------------------------------------------------------------ NVMe Sanitize
+
+# SSTAT bits 2:0, Sanitize Operation Status (NVM Express Base 2.0, Sanitize Status log)
+NVME_SANITIZE_STATUS = {
+    0: "the NVM subsystem has never been sanitized",
+    1: "the most recent sanitize completed successfully",
+    2: "a sanitize operation is in progress",
+    3: "the most recent sanitize failed",
+    4: "the most recent sanitize (No-Deallocate After Sanitize) completed successfully",
+}
+
+
+@dataclass(frozen=True)
+class NvmeSanitizeLog:
+    sos: int  # SSTAT bits 2:0
+    sprog: int  # progress, numerator over 65536 (FFFFh when not in progress)
+    global_erased: int | None = None  # SSTAT bit 8
+    passes: int | None = None  # SSTAT bits 7:3
+    cdw10: int | None = None  # dword 10 of the Sanitize command that started it
+
+    @property
+    def operation(self) -> tuple[int, int | None, int | None, int | None]:
+        """What identifies the most recent sanitize operation in the log."""
+        return (self.sos, self.global_erased, self.passes, self.cdw10)
+
+    def read(self) -> StatusRead:
+        what = NVME_SANITIZE_STATUS.get(self.sos, f"unknown sanitize status {self.sos}")
+        if self.sos == 2:
+            return StatusRead(Outcome.IN_PROGRESS, what, self.sprog / 0x10000)
+        if self.sos in (1, 4):
+            return StatusRead(Outcome.SUCCEEDED, what)
+        return StatusRead(Outcome.FAILED, what)
+
+
+def _json_int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def parse_nvme_sanitize_log(text: str) -> NvmeSanitizeLog:
+    """``nvme sanitize-log -o json``, as nvme-cli 1.x and 2.x print it.
+
+    The log is nested under the device name (``{"nvme0": {...}}``), and ``sstat`` is an
+    object whose ``status`` reads ``"(N) description"`` (N = SSTAT bits 2:0); nvme-cli
+    2.7 to 2.8 keyed that string by its own description instead of ``status``. A bare
+    integer ``sstat`` (the whole register) is read too. Raises ValueError otherwise.
+    """
+    doc = json.loads(text)
+    if not isinstance(doc, dict):
+        raise ValueError("not a JSON object")
+    if "sstat" in doc:
+        body = doc
+    else:
+        bodies = [v for v in doc.values() if isinstance(v, dict) and "sstat" in v]
+        if len(bodies) != 1:
+            raise ValueError("no sanitize log (sstat) in the JSON")
+        body = bodies[0]
+    sprog = _json_int(body.get("sprog"))
+    if sprog is None:
+        raise ValueError("no sanitize progress (sprog) in the log")
+    cdw10 = _json_int(body.get("cdw10_info"))
+    sstat = body["sstat"]
+    register = _json_int(sstat)
+    if register is not None:
+        gde, passes = (register >> 8) & 1, (register >> 3) & 0x1F
+        return NvmeSanitizeLog(register & 0x7, sprog, gde, passes, cdw10)
+    if not isinstance(sstat, dict):
+        raise ValueError("sstat is neither a number nor an object")
+    statuses = [sstat["status"]] if "status" in sstat else list(sstat.values())
+    found = [m for s in statuses if isinstance(s, str) and (m := re.match(r"\((\d+)\) ", s))]
+    if len(found) != 1:
+        raise ValueError("no '(N) status' in sstat")
+    return NvmeSanitizeLog(
+        int(found[0].group(1)),
+        sprog,
+        _json_int(sstat.get("global_erased")),
+        _json_int(sstat.get("no_cmplted_passes")),
+        cdw10,
+    )
+
+
+def _sanitize_log(run: Run, argv: list[str]) -> tuple[NvmeSanitizeLog | None, CommandResult]:
+    result = run(argv)
+    if not result.ok:
+        return None, result
+    try:
+        return parse_nvme_sanitize_log(result.text), result
+    except ValueError:
+        return None, result
 
 
 def nvme_sanitize(
-    disk: Disk, action: int, run: Run, poll: Callable[[float], None], timeout_s: float
+    disk: Disk,
+    action: int,
+    run: Run,
+    poll: Callable[[float], None],
+    timeout_s: float,
+    evidence: list[Evidence] | None = None,
 ) -> None:
     ctrl = f"/dev/{controller_of(disk.name)}"
-    _check(run(["nvme", "sanitize", ctrl, f"--sanact={action}"], timeout=120), "nvme sanitize")
+    log_argv = ["nvme", "sanitize-log", ctrl, "-o", "json"]
+    # SSTAT tells how the MOST RECENT sanitize ended and survives power cycles: a drive
+    # sanitized by its previous owner says "completed successfully" before anything is
+    # issued. So the log is read before the command, and a success after it counts only
+    # if the log was seen to move: this operation seen in progress (SSTAT 2), or a log
+    # whose operation differs from the one before (status, Global Data Erased, passes or
+    # command dword 10 changed). A crypto erase finishing before the first read, on a
+    # drive crypto-erased before and never written since, looks unchanged and is not
+    # counted (the runner falls back to the next method). With no readable log before,
+    # only an operation seen in progress counts.
+    before, before_result = _sanitize_log(run, log_argv)
+    _keep(evidence, log_argv, before_result)
+    result, text = _read(
+        run, ["nvme", "sanitize", ctrl, f"--sanact={action}"], evidence, timeout=120
+    )
+    _check(result, text, "nvme sanitize")
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        log_result = run(["nvme", "sanitize-log", ctrl, "-o", "json"])
-        try:
-            doc = json.loads(log_result.stdout) if log_result.stdout else {}
-        except ValueError:
-            doc = {}
-        sstat = _find_key(doc, "sstat")
-        if not isinstance(sstat, int):
-            raise FirmwareError("nvme sanitize-log unreadable: cannot tell whether it finished")
-        state = sstat & 0x7
-        if state == 1:
+    seen_in_progress = False
+    while True:
+        log_now, log_result = _sanitize_log(run, log_argv)
+        if log_now is None:
+            _keep(evidence, log_argv, log_result)
+            raise FirmwareError(
+                "nvme sanitize-log unreadable: cannot tell whether the sanitize finished: "
+                + _last_line(_output(log_result), log_result)
+            )
+        read = log_now.read()
+        if read.outcome is Outcome.IN_PROGRESS and time.monotonic() < deadline:
+            if not seen_in_progress:  # the first read in progress, and the last read
+                _keep(evidence, log_argv, log_result)
+            seen_in_progress = True
+            poll(min(10.0, max(0.5, deadline - time.monotonic())))
+            continue
+        _keep(evidence, log_argv, log_result)
+        if read.outcome is Outcome.IN_PROGRESS:
+            raise FirmwareError(f"sanitize did not finish within {timeout_s:.0f} s")
+        if read.outcome is Outcome.FAILED:
+            raise FirmwareError(f"nvme sanitize-log: {read.detail}")
+        if seen_in_progress or (before is not None and before.operation != log_now.operation):
             return
-        if state == 3:
-            raise FirmwareError("the controller reports the sanitize operation failed")
-        poll(min(10.0, max(0.5, deadline - time.monotonic())))
-    raise FirmwareError(f"sanitize did not finish within {timeout_s:.0f} s")
+        raise FirmwareError(
+            f"nvme sanitize-log: {read.detail}, but the log is the same as before the "
+            "command: this sanitize was not seen to run"
+        )
+
+
+# ------------------------------------------------------------------ NVMe Format
 
 
 def current_lba_format(disk: Disk, run: Run) -> int | None:
@@ -202,71 +447,143 @@ def current_lba_format(disk: Disk, run: Run) -> int | None:
     return (flbas & 0xF) | ((flbas >> 5) & 0x3) << 4
 
 
-def nvme_format(disk: Disk, ses: int, run: Run, timeout_s: float) -> None:
+NVME_FORMAT_DONE = "Success formatting namespace"
+
+
+def nvme_format(
+    disk: Disk, ses: int, run: Run, timeout_s: float, evidence: list[Evidence] | None = None
+) -> None:
+    """Success only on exit status 0 AND nvme-cli's own success message."""
     lbaf = current_lba_format(disk, run)
     keep = [f"--lbaf={lbaf}"] if lbaf is not None else [f"--block-size={disk.logical_sector_size}"]
     argv = ["nvme", "format", disk.path, f"--ses={ses}", *keep, "--force"]
-    result = run(argv, timeout=timeout_s)
-    _check(result, f"nvme format --ses={ses}")
-    if "Success formatting namespace" not in result.text:
-        raise FirmwareError(f"nvme format --ses={ses}: no success message: {result.text.strip()}")
+    result, text = _read(run, argv, evidence, timeout=timeout_s)
+    _check(result, text, f"nvme format --ses={ses}")
+    if NVME_FORMAT_DONE not in result.text:
+        raise FirmwareError(
+            f"nvme format --ses={ses}: no success message: {_last_line(text, result)}"
+        )
 
 
-def ata_sanitize(
-    disk: Disk, kind: str, run: Run, poll: Callable[[float], None], timeout_s: float
-) -> None:
-    flag = {"crypto": "--sanitize-crypto-scramble", "block": "--sanitize-block-erase"}[kind]
-    _check(
-        run(["hdparm", "--yes-i-know-what-i-am-doing", flag, disk.path], timeout=120),
-        f"hdparm {flag}",
+# ------------------------------------------------------------------ ATA SECURITY ERASE UNIT
+
+# hdparm -I (identify.c): one line per bit of word 128, "\tnot\t<flag>" or "\t\t<flag>"
+# ("\t(?)\t" for an unset "supported"); nothing at all when the word is zero.
+_SECURITY_FLAG = re.compile(
+    r"^\s*(not|\(\?\))?\s+(supported|enabled|locked|frozen|expired: security count)\s*$"
+)
+
+
+@dataclass(frozen=True)
+class AtaSecurity:
+    supported: bool
+    enabled: bool
+    locked: bool
+    frozen: bool
+    expired: bool
+
+
+def parse_ata_security(text: str) -> AtaSecurity:
+    """The Security section of ``hdparm -I``; ValueError unless it states both whether
+    security is enabled and whether the drive is locked."""
+    if "ATA device" not in text and "Model Number" not in text:
+        raise ValueError("no ATA identify data")
+    lines = ("\n" + text).split("\nSecurity:", 1)
+    if len(lines) != 2:
+        raise ValueError("no Security section")
+    flags: dict[str, bool] = {}
+    for line in lines[1].splitlines()[1:]:
+        if line and not line[0].isspace():
+            break  # the next section
+        m = _SECURITY_FLAG.match(line)
+        if m:
+            flags[m.group(2).split(":")[0]] = m.group(1) is None
+    if "enabled" not in flags or "locked" not in flags:
+        raise ValueError("the Security section does not say whether it is enabled and locked")
+    return AtaSecurity(
+        supported=flags.get("supported", False),
+        enabled=flags["enabled"],
+        locked=flags["locked"],
+        frozen=flags.get("frozen", False),
+        expired=flags.get("expired", False),
     )
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        status = run(["hdparm", "--sanitize-status", disk.path]).text
-        if re.search(r"(?i)in process|SD2", status):
-            poll(min(10.0, max(0.5, deadline - time.monotonic())))
-            continue
-        if re.search(r"(?i)completed with error|failed|SD1 Sanitize Frozen", status):
-            raise FirmwareError(f"ATA sanitize failed: {status.strip()}")
-        return
-    raise FirmwareError(f"ATA sanitize did not finish within {timeout_s:.0f} s")
 
 
-def ata_security_erase(disk: Disk, enhanced: bool, run: Run, timeout_s: float) -> None:
-    set_pass = run(["hdparm", "--user-master", "u", "--security-set-pass", ATA_PASSWORD, disk.path])
+def _security_state(
+    run: Run, disk: Disk, evidence: list[Evidence] | None
+) -> tuple[AtaSecurity | None, str]:
+    """Read the drive's security state back: (state, why not) ."""
+    result, text = _read(run, ["hdparm", "-I", disk.path], evidence, timeout=60)
+    if not result.ok:
+        return None, f"hdparm -I failed: {_last_line(text, result)}"
+    try:
+        return parse_ata_security(result.text), ""
+    except ValueError as exc:
+        return None, f"hdparm -I: {exc}"
+
+
+def ata_security_erase(
+    disk: Disk,
+    enhanced: bool,
+    run: Run,
+    timeout_s: float,
+    evidence: list[Evidence] | None = None,
+) -> None:
+    disable = ["hdparm", "--user-master", "u", "--security-disable", ATA_PASSWORD, disk.path]
+    set_pass, set_text = _read(
+        run,
+        ["hdparm", "--user-master", "u", "--security-set-pass", ATA_PASSWORD, disk.path],
+        evidence,
+    )
     # hdparm exits 0 even when the drive aborts: the sense data and the drive's own
     # "enabled" state tell the truth
-    after = parse_hdparm_identify(run(["hdparm", "-I", disk.path], timeout=60).text)
-    if "bad/missing sense" in set_pass.stderr_text + set_pass.text or not (
-        after and after.security_enabled
+    after, why = _security_state(run, disk, evidence)
+    if (
+        not set_pass.ok
+        or "bad/missing sense" in set_text
+        or after is None
+        or not after.enabled
+        or after.locked
     ):
-        raise FirmwareError("the drive did not accept the temporary security password")
+        if after is None or after.enabled:  # never leave our password behind
+            _read(run, disable, evidence)
+        state = why or ("enabled" if after and after.enabled else "security not enabled")
+        raise FirmwareError(f"the drive did not accept the temporary security password ({state})")
     flag = "--security-erase-enhanced" if enhanced else "--security-erase"
     try:
-        erase = run(
-            ["hdparm", "--user-master", "u", flag, ATA_PASSWORD, disk.path], timeout=timeout_s
-        )
-        _check(erase, f"hdparm {flag}")
-        final = parse_hdparm_identify(run(["hdparm", "-I", disk.path], timeout=60).text)
-        if final is None or final.security_enabled:
-            raise FirmwareError("security still enabled after SECURITY ERASE UNIT")
+        erase_argv = ["hdparm", "--user-master", "u", flag, ATA_PASSWORD, disk.path]
+        erase, text = _read(run, erase_argv, evidence, timeout=timeout_s)
+        _check(erase, text, f"hdparm {flag}")
+        final, why = _security_state(run, disk, evidence)
+        if final is None:
+            raise FirmwareError(f"security state unreadable after SECURITY ERASE UNIT ({why})")
+        if final.enabled or final.locked:
+            still = " and ".join(
+                w for w, on in (("enabled", final.enabled), ("locked", final.locked)) if on
+            )
+            raise FirmwareError(f"security still {still} after SECURITY ERASE UNIT")
     except FirmwareError:
         # never leave a drive locked with our password
-        run(["hdparm", "--user-master", "u", "--security-disable", ATA_PASSWORD, disk.path])
+        _read(run, disable, evidence)
         raise
 
 
 BLKSECDISCARD = 0x127D  # _IO(0x12, 125), linux/fs.h
 
 
-def mmc_secure_erase(disk: Disk, fd: int | None, run: Run, timeout_s: float) -> None:
+def mmc_secure_erase(
+    disk: Disk, fd: int | None, run: Run, timeout_s: float, evidence: list[Evidence] | None = None
+) -> None:
     """eMMC secure erase/trim: the BLKSECDISCARD ioctl over the whole device.
 
     Issued on weee's own exclusive file descriptor when it has one (``blkdiscard
     --secure`` would open the device O_EXCL itself and find it busy).
     """
     if fd is None:
-        _check(run(["blkdiscard", "--secure", disk.path], timeout=timeout_s), "blkdiscard --secure")
+        result, text = _read(
+            run, ["blkdiscard", "--secure", disk.path], evidence, timeout=timeout_s
+        )
+        _check(result, text, "blkdiscard --secure")
         return
     try:
         fcntl.ioctl(fd, BLKSECDISCARD, struct.pack("QQ", 0, disk.size_bytes))
@@ -282,28 +599,33 @@ def run_firmware_method(
     poll: Callable[[float], None] = time.sleep,
     drive_estimate_s: float | None = None,
     fd: int | None = None,
+    evidence: list[Evidence] | None = None,
 ) -> None:
-    """Run one firmware method; raises FirmwareError if the drive refused or failed it."""
+    """Run one firmware method; raises FirmwareError if the drive refused or failed it.
+
+    Every state read the decision rests on (and the erase command's own answer) is
+    appended to ``evidence`` with its raw output, whether the method succeeded or not.
+    """
     # generous: the drive's own estimate doubled, or 4 h for the slowest laptop disks
     timeout_s = max(600.0, 2 * drive_estimate_s) if drive_estimate_s else 4 * 3600.0
     if method == "nvme-sanitize-crypto":
-        nvme_sanitize(disk, 4, run, poll, timeout_s)
+        nvme_sanitize(disk, 4, run, poll, timeout_s, evidence)
     elif method == "nvme-sanitize-block":
-        nvme_sanitize(disk, 2, run, poll, timeout_s)
+        nvme_sanitize(disk, 2, run, poll, timeout_s, evidence)
     elif method == "nvme-format-crypto":
-        nvme_format(disk, 2, run, timeout_s)
+        nvme_format(disk, 2, run, timeout_s, evidence)
     elif method == "nvme-format-user-data":
-        nvme_format(disk, 1, run, timeout_s)
+        nvme_format(disk, 1, run, timeout_s, evidence)
     elif method == "ata-sanitize-crypto":
-        ata_sanitize(disk, "crypto", run, poll, timeout_s)
+        ata_sanitize(disk, "crypto", run, poll, timeout_s, evidence)
     elif method == "ata-sanitize-block":
-        ata_sanitize(disk, "block", run, poll, timeout_s)
+        ata_sanitize(disk, "block", run, poll, timeout_s, evidence)
     elif method == "ata-security-erase-enhanced":
-        ata_security_erase(disk, True, run, timeout_s)
+        ata_security_erase(disk, True, run, timeout_s, evidence)
     elif method == "ata-security-erase":
-        ata_security_erase(disk, False, run, timeout_s)
+        ata_security_erase(disk, False, run, timeout_s, evidence)
     elif method == "mmc-secure-erase":
-        mmc_secure_erase(disk, fd, run, timeout_s)
+        mmc_secure_erase(disk, fd, run, timeout_s, evidence)
     else:
         raise ValueError(f"not a firmware method: {method}")
 

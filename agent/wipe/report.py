@@ -165,6 +165,28 @@ class Verification:
     result: str = "not-done"  # passed|failed|not-done
 
 
+EVIDENCE_MAX_CHARS = 4096
+
+
+def clip_output(text: str, limit: int = EVIDENCE_MAX_CHARS) -> str:
+    """A tool's output cut to ``limit`` characters: its start and its end, where the
+    verdict usually is (``hdparm -I`` prints its Security section last)."""
+    if len(text) <= limit:
+        return text
+    head = limit // 4
+    tail = limit - head
+    return f"{text[:head]}\n[... {len(text) - head - tail} characters cut ...]\n{text[-tail:]}"
+
+
+@dataclass
+class Evidence:
+    """One drive-state read a firmware method based a decision on, kept as it was."""
+
+    command: str  # the argv, shell-quoted
+    exit_status: int | None  # None: the program could not run or timed out
+    output: str  # stdout then stderr, clipped to EVIDENCE_MAX_CHARS
+
+
 @dataclass
 class ErasureReport:
     media: Media
@@ -181,6 +203,7 @@ class ErasureReport:
     destination: str = "reuse"
     erasure_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     tool_version: str = __version__
+    evidence: list[Evidence] = field(default_factory=list)
 
     def fail(self, message: str) -> None:
         self.errors.append(message)
@@ -222,6 +245,7 @@ class ErasureReport:
             "duration_s": self.duration_s,
             "errors": list(self.errors),
             "destination": self.destination,
+            "evidence": [asdict(e) for e in self.evidence],
         }
 
     @classmethod
@@ -251,5 +275,6 @@ class ErasureReport:
             destination=doc.get("destination", "reuse"),
             erasure_id=doc["erasure_id"],
             tool_version=(doc.get("tool") or {}).get("version", __version__),
+            evidence=[Evidence(**e) for e in doc.get("evidence") or []],
         )
         return report

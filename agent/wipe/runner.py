@@ -351,6 +351,7 @@ def _firmware(job: _Job, method: str, options: WipeOptions, journal: Journal) ->
                 run=options.run,
                 drive_estimate_s=target.plan.drive_estimate_s,
                 fd=fd,
+                evidence=report.evidence,
             )
         except FirmwareError as exc:
             log.warning("%s: %s refused: %s", disk.path, method, exc)
