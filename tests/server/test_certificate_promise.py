@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,8 +35,9 @@ from test_wipe_engine import MARKER, LoopFactory, attach_loops, must, needs_lose
 from agent.blockdev import _mount_device, read_facts, underlying_disks
 from agent.wipe import WipeOptions, erase, plan_targets
 from agent.wipe.engine import Hooks
-from agent.wipe.methods import AtaCaps, DriveFacts
+from agent.wipe.methods import AtaCaps, DriveFacts, HpaInfo
 from agent.wipe.runner import refused_report
+from checks.system import CommandResult
 from inventory.documents.certificate import render_certificates
 from inventory.record import RecordInvalid, new_record, validate_record
 from inventory.server.devices.models import Device, Record
@@ -168,12 +169,71 @@ def frozen(bench: Bench) -> None:
     bench.escaped = stuck
 
 
+FIRMWARE = (
+    Path(__file__).parents[1] / "data" / "firmware"
+)  # recorded (or, as SOURCES.md says, derived) outputs
+
+
+def answer(name: str | None, returncode: int = 0) -> CommandResult:
+    out = (FIRMWARE / name).read_bytes() if name else b""
+    return CommandResult(("hdparm",), returncode, out, b"", 0.0)
+
+
+def sanitize_drive(started: str, status: CommandResult) -> Callable[[Bench], None]:
+    """An ATA drive that offers SANITIZE BLOCK ERASE, on a bench whose profile asks for
+    the drive's own purge (method firmware): the drive answers the sanitize command with
+    ``started`` and every status read with ``status``. Run by the real runner on a loop
+    device that stands for the drive's media."""
+
+    def make(bench: Bench) -> None:
+        erased, drive = bench.drive(), bench.drive()
+        bench.erase([erased])
+        name = drive.rsplit("/", 1)[-1]
+        sectors = SIZE // 512
+        facts = DriveFacts(
+            name,
+            "sata",
+            SIZE,
+            ata=AtaCaps(sanitize=True, sanitize_block=True, hpa_feature=True),
+            hpa=HpaInfo(current_max=sectors, native_max=sectors, enabled=False),
+        )
+
+        def run(argv: Sequence[str], timeout: float = 30) -> CommandResult:
+            if "--sanitize-block-erase" in argv:
+                return answer(started)
+            if "--sanitize-status" in argv:
+                return status
+            return CommandResult(tuple(argv), 0, b"", b"", 0.0)
+
+        options = bench.options(method="firmware", run=run)
+        targets = plan_targets([drive], options, drive_facts={name: facts})
+        assert targets[0].plan is not None
+        assert targets[0].plan.methods == ["ata-sanitize-block"], targets[0].plan
+        bench.erasures += [r.to_dict() for r in erase(targets, options)]
+        bench.escaped = drive
+
+    return make
+
+
 ESCAPES: dict[str, Callable[[Bench], None]] = {
     "profile-subset": profile_subset,
     "system-drive": system_drive,
     "refused-mounted": refused_mounted,
     "failed-verification": failed_verification,
     "frozen": frozen,
+    "sanitize-idle": sanitize_drive(
+        "hdparm-sanitize-block-erase-started.txt", answer("hdparm-sanitize-status-idle.txt")
+    ),
+    "sanitize-failed": sanitize_drive(
+        "hdparm-sanitize-block-erase-started.txt", answer("hdparm-sanitize-status-failed.txt")
+    ),
+    "sanitize-aborted": sanitize_drive(
+        "hdparm-sanitize-block-erase-usb-bridge.txt",
+        answer("hdparm-sanitize-status-idle-usb-bridge.txt"),
+    ),
+    "sanitize-status-read-failed": sanitize_drive(
+        "hdparm-sanitize-block-erase-started.txt", answer(None, returncode=5)
+    ),
 }
 
 
