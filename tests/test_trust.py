@@ -110,7 +110,9 @@ def test_a_record_re_signed_with_a_fresh_key_is_not_verified(benches: Benches) -
     forged.write_bytes(signed_file_bytes(forger.sign(doc["record"])))  # names bench-1
     code, out = run("verify", "--dir", benches.dir_one, str(forged))
     assert code == EXIT_REFUSED and f"unknown key {forger.key_id}: not verified" in out
-    code, out = run("certificate", "--dir", benches.dir_one, str(forged), "-o", "x.pdf")
+    code, out = run(
+        "certificate", "--dir", benches.dir_one, str(forged), "-o", str(benches.tmp / "x.pdf")
+    )
     assert code == EXIT_REFUSED and "refusing to print" in out
 
 
@@ -386,3 +388,19 @@ def test_verify_and_certificate_trust_the_benches_registered_with_the_server(
     code, out = run("verify", "--dir", benches.dir_one, "--server", server.url, record)
     assert code == EXIT_REFUSED, out
     assert f"of bench {name}, which the programme database at {server.url} lists as inactive" in out
+
+
+def test_label_prints_only_records_of_known_benches(benches: Benches) -> None:
+    args = [
+        "label",
+        "--dir",
+        benches.dir_one,
+        str(benches.record_two),
+        "-o",
+        str(benches.tmp / "x.pdf"),
+    ]
+    code, out = run(*args)
+    assert code == EXIT_REFUSED and f"unknown key {benches.two.key_id}: not verified" in out
+    assert "trusted-benches.toml or give --public-key" in out
+    code, out = run(*args, "--public-key", benches.two.public_key_b64)
+    assert code == EXIT_USAGE and "has no asset id yet" in out  # past the trust check

@@ -14,7 +14,7 @@ from agent.errors import EXIT_FAILED, RefusedError, UsageError, WeeeError
 from inventory.benchkeys import default_data_dir
 from inventory.spool import Spool
 from inventory.sync import load_config
-from inventory.trust import TrustError, TrustStore, TrustVerdict, inspect_trusted
+from inventory.trust import TRUSTED_FILE, TrustError, TrustStore, TrustVerdict, inspect_trusted
 
 
 @dataclass(frozen=True)
@@ -32,13 +32,13 @@ def load_printable(
     batch: str | None = None,
     *,
     trust: TrustStore | None = None,
-    allow_unknown: bool = False,
+    allow_unknown: bool | None = None,
 ) -> list[Printable]:
     """Records named by file path or spooled record id (all spooled ones when ``refs`` is
     empty), each verified first: nothing is printed from a record that does not verify,
     nor from one signed by an unknown key unless ``allow_unknown`` (its ``signer`` then
-    says it is not trusted). ``trust`` defaults to the bench in ``data_dir``, its
-    trusted-benches file and ``public_key``."""
+    says it is not trusted; None: the command has no --allow-unknown-signer). ``trust``
+    defaults to the bench in ``data_dir``, its trusted-benches file and ``public_key``."""
     if trust is None:
         try:
             trust = TrustStore.build(data_dir, public_keys=[public_key] if public_key else [])
@@ -69,11 +69,16 @@ def load_printable(
             )
         assert signer is not None  # a valid file has a checked signature
         if not signer.trusted and not allow_unknown:
+            if allow_unknown is None:  # weee label: its options are --dir and --public-key
+                fix = f"add the bench to {data_dir / TRUSTED_FILE} or give --public-key"
+            else:
+                fix = (
+                    "add the bench with --trusted FILE, --public-key or --server URL, or "
+                    "give --allow-unknown-signer to print it marked NOT VERIFIED"
+                )
             raise RefusedError(
-                f"refusing to print {path}: {signer.reason} (known keys: "
-                f"{trust.describe_sources()}; add the bench with --trusted FILE, "
-                "--public-key or --server URL, or give --allow-unknown-signer to print it "
-                "marked NOT VERIFIED)"
+                f"refusing to print {path}: {signer.reason} "
+                f"(known keys: {trust.describe_sources()}; {fix})"
             )
         doc = json.loads(path.read_bytes())
         if batch is not None and ((doc["record"].get("donor") or {}).get("batch")) != batch:
