@@ -19,8 +19,8 @@ these sources:
 
 * keys given one by one (``--public-key``);
 * the programme database's registry of benches, ``GET <server>/api/v1/benches`` (public,
-  read-only; TLS verified against the system CAs or a given CA file). A bench the
-  database lists as inactive is not trusted by this source.
+  read-only; over https, verified against the system CAs or a given CA file; plain http
+  only from this machine). A bench the database lists as inactive is not trusted.
 
 Anything else is an unknown signer: its record is "not verified", however intact.
 """
@@ -36,6 +36,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from inventory.signing import FileVerdict, inspect_signed_bytes, key_id_of, parse_public_key
 
@@ -260,14 +261,28 @@ def parse_benches(answer: Any, server: str) -> list[TrustedKey]:
     return keys
 
 
+LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+
+
+def check_server_url(server: str) -> None:
+    """Keys that decide trust come over TLS; plain http only from this machine."""
+    parts = urlsplit(server)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise TrustError(f"--server {server!r}: give an https:// URL")
+    if parts.scheme == "http" and parts.hostname not in LOOPBACK:
+        raise TrustError(
+            f"--server {server!r}: bench keys are fetched over https only (plain http "
+            "only from this machine: 127.0.0.1, localhost)"
+        )
+
+
 def fetch_server_keys(
     server: str, *, ca: str | None = None, timeout: float = SERVER_TIMEOUT
 ) -> list[TrustedKey]:
     """The programme database's registry of bench keys, over its public API."""
     import requests
 
-    if not server.startswith(("http://", "https://")):
-        raise TrustError(f"--server {server!r}: give an http:// or https:// URL")
+    check_server_url(server)
     url = benches_url(server)
     try:
         response = requests.get(

@@ -22,7 +22,7 @@ from agent.run.localserver import free_port
 from checks.system import run_command
 from inventory.benchkeys import Bench, load_bench
 from inventory.signing import signed_file_bytes
-from inventory.trust import TrustError, TrustStore, parse_benches
+from inventory.trust import TrustError, TrustStore, check_server_url, parse_benches
 
 
 @dataclass
@@ -404,3 +404,25 @@ def test_label_prints_only_records_of_known_benches(benches: Benches) -> None:
     assert "trusted-benches.toml or give --public-key" in out
     code, out = run(*args, "--public-key", benches.two.public_key_b64)
     assert code == EXIT_USAGE and "has no asset id yet" in out  # past the trust check
+
+
+@pytest.mark.parametrize(
+    "url, accepted",
+    [
+        ("https://db.example.org", True),
+        ("https://db.example.org:8443/", True),
+        ("http://127.0.0.1:8000", True),
+        ("http://localhost:8000", True),
+        ("http://[::1]:8000", True),
+        ("http://db.example.org", False),  # keys that decide trust never come over plain http
+        ("http://192.168.1.10:8000", False),
+        ("db.example.org", False),
+        ("ftp://db.example.org", False),
+    ],
+)
+def test_server_keys_come_over_https_or_from_this_machine(url: str, accepted: bool) -> None:
+    if accepted:
+        check_server_url(url)
+    else:
+        with pytest.raises(TrustError, match="https"):
+            check_server_url(url)
