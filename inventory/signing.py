@@ -5,8 +5,9 @@ The signed file is ``{"record": {...}, "signature": {"alg": "ed25519", "key_id":
 :func:`canonical_bytes` of the record: sorted keys, no whitespace, UTF-8, so any verifier
 in any language recomputes the same bytes from the parsed JSON.
 
-Anyone can check a record offline from the file alone; holding the bench's public key
-(registered with the programme database) additionally proves *which* bench signed it.
+Anyone can check a record offline from the file alone that it is intact; only a known
+bench key (:mod:`inventory.trust`: this bench's own, a trusted-benches file, the
+programme database's registry) proves *which* bench signed it.
 """
 
 from __future__ import annotations
@@ -217,6 +218,7 @@ class FileVerdict:
     problems: list[Problem] = field(default_factory=list)
     record: dict[str, Any] | None = None
     key_id: str | None = None
+    public_key: bytes | None = None  # the signer's raw key, once the signature checks
     key_trusted: bool = False
     signature_ok: bool = False
 
@@ -246,6 +248,7 @@ def inspect_signed_bytes(
     else:
         verdict.signature_ok = True
         verdict.key_id = verified.key_id
+        verdict.public_key = verified.public_key
         verdict.key_trusted = verified.key_trusted
     record = doc.get("record") if isinstance(doc, dict) else None
     if isinstance(record, dict):

@@ -82,6 +82,13 @@ def test_default_data_dir_follows_the_environment(tmp_path: Path) -> None:
         assert default_data_dir({"HOME": "/h"}) == Path("/h/.local/share/weee")
 
 
+@pytest.fixture(autouse=True)
+def no_bench_of_this_machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default data folder is an empty one: no bench key of the machine running the
+    tests is trusted by accident."""
+    monkeypatch.setenv("WEEE_DATA_DIR", str(tmp_path / "no-bench"))
+
+
 @pytest.fixture
 def signed(tmp_path: Path) -> Path:
     path = tmp_path / "record.json"
@@ -101,12 +108,15 @@ def test_verify_accepts_an_intact_record_signed_by_the_given_key(
 ) -> None:
     code, out = run("verify", str(signed), "--public-key", str(public_key_file))
     assert code == EXIT_OK, out
-    assert "OK" in out and "signed by the expected key" in out
+    assert out.startswith("OK") and "trusted: the key given with --public-key" in out
 
 
-def test_verify_without_key_says_the_origin_was_not_checked(signed: Path) -> None:
+def test_verify_without_a_known_key_does_not_verify_an_intact_record(signed: Path) -> None:
     code, out = run("verify", str(signed))
-    assert code == EXIT_OK and "NOT checked" in out
+    key_id = json.loads(signed.read_text())["signature"]["key_id"]
+    assert code == EXIT_REFUSED, out
+    assert f"FAIL {signed}: signed by an unknown key {key_id}: not verified" in out
+    assert "record 00000000" not in out  # the content is not shown as if it were verified
 
 
 def test_verify_names_the_problem_of_a_tampered_record(signed: Path, public_key_file: Path) -> None:
@@ -119,7 +129,7 @@ def test_verify_names_the_problem_of_a_tampered_record(signed: Path, public_key_
 def test_verify_refuses_a_record_signed_by_another_bench(signed: Path) -> None:
     other = b64(raw_public_key(test_key(9)))
     code, out = run("verify", str(signed), "--public-key", other)
-    assert code == EXIT_FAILED and "not by the expected key" in out
+    assert code == EXIT_REFUSED and "signed by an unknown key" in out
 
 
 def test_verify_reports_a_missing_file_and_a_bad_key_as_usage_errors(signed: Path) -> None:

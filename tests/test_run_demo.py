@@ -53,6 +53,10 @@ def test_the_demo_erases_images_certifies_and_registers_a_disposable_disk(
     assert "disposable disk" in record["hardware"]["demonstration"]["note"]
     assert result.loop_device not in record["hardware"]["demonstration"]["drives_left_out"]
     assert record["image"]["status"] == "verified"
+    # what the demo tells to run: its bench's own key is the trusted one
+    args = ["verify", "--dir", str(result.workdir / "data"), verdict.record_path]
+    done = CliRunner().invoke(main, args)
+    assert done.exit_code == 0 and "signed by bench demo-bench" in done.output, done.output
     assert f"ASSET   {verdict.asset_id}" in Path(verdict.label_path).read_text()
     pdf = Path(verdict.label_path).with_suffix(".pdf")
     assert pdf.read_bytes().startswith(b"%PDF")

@@ -114,6 +114,9 @@ def test_intact_file_verifies() -> None:
     verdict = inspect_signed_bytes(signed_file(), raw_public_key(test_key()))
     assert verdict.ok, verdict.problems
     assert verdict.key_trusted and verdict.record is not None
+    # the signer's key, for inventory.trust to judge; none once the signature fails
+    assert inspect_signed_bytes(signed_file()).public_key == raw_public_key(test_key())
+    assert inspect_signed_bytes(signed_file()[:-40]).public_key is None
 
 
 MUTATIONS = {

@@ -81,7 +81,10 @@ def demo(workdir: Path, lang: str | None, screen: str, refurbish: bool, guided: 
     out("Where to see the result:")
     if verdict.record_path:
         out(f"  signed record     {verdict.record_path}")
-        out(f"    verify it:      weee verify {verdict.record_path}")
+        # the demo's bench key is in its own data folder: --dir makes it the trusted one
+        out(
+            f"    verify it:      weee verify --dir {result.workdir / 'data'} {verdict.record_path}"
+        )
     if verdict.label_path:
         out(f"  asset label       {verdict.label_path}")
     out(f"  run journal       {result.outcome.archived_to}")

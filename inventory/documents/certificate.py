@@ -10,7 +10,7 @@ record, which anyone can check offline; the QR code leads to the record's verifi
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from io import BytesIO
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -20,6 +20,7 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     Flowable,
     KeepInFrame,
@@ -41,6 +42,7 @@ from inventory.documents.common import (
 )
 from inventory.documents.words import Translate, translator
 from inventory.record import DriveCoverage, drive_coverage, uncertified_cause
+from inventory.trust import TrustVerdict
 
 GREEN = colors.HexColor("#1b7a3a")
 RED = colors.HexColor("#b3261e")
@@ -235,6 +237,46 @@ def not_certified_reason(record: Mapping[str, Any], t: Translate) -> str:
     return t(_CAUSE_PHRASES[cause]).format(**facts)
 
 
+def not_verified_band(signer: TrustVerdict, t: Translate) -> str:
+    return t("NOT VERIFIED: signed by an unknown key {key_id}").format(key_id=signer.key_id)
+
+
+def _validation_text(
+    record: Mapping[str, Any],
+    signature: Mapping[str, Any],
+    signer: TrustVerdict | None,
+    target: str,
+    t: Translate,
+) -> str:
+    facts = {
+        "bench": record["bench"].get("name"),
+        "key_id": signature["key_id"],
+        "date": when(record["created_at"]),
+        "signature": signature["value"][:32],
+        "target": target,
+    }
+    if signer is None:
+        return t(
+            "Digitally signed by bench {bench} with Ed25519 key {key_id} on {date}. "
+            "Signature {signature}... Anyone can check this record offline: weee verify "
+            "<record file> --public-key <the bench's public key>. The code leads to the "
+            "record's verification: {target}"
+        ).format(**facts)
+    if signer.trusted:
+        return t(
+            "Digitally signed by bench {bench} with Ed25519 key {key_id} on {date}, a key "
+            "known from {source}. Signature {signature}... Anyone can check this record "
+            "offline: weee verify <record file> --public-key <the bench's public key>. The "
+            "code leads to the record's verification: {target}"
+        ).format(**{**facts, "bench": signer.bench or facts["bench"], "source": signer.source})
+    return t(
+        "NOT VERIFIED: signed on {date} with Ed25519 key {key_id}, which is not a known "
+        "bench key, so nothing proves which bench wrote this record (it names bench "
+        "{bench}). Signature {signature}... Check it: weee verify <record file> --public-key "
+        "<the bench's public key>. The code leads to the record's verification: {target}"
+    ).format(**facts)
+
+
 def certificate_page(
     doc: Mapping[str, Any],
     *,
@@ -243,8 +285,14 @@ def certificate_page(
     url_pattern: str | None,
     asset_id: str | None = None,
     lang: str = "en",
+    signer: TrustVerdict | None = None,
 ) -> Flowable:
-    """One laptop's certificate, shrunk if needed so that it always fits one page."""
+    """One laptop's certificate, shrunk if needed so that it always fits one page.
+
+    ``signer`` is how the printer judged the signing key (:mod:`inventory.trust`): a
+    trusted key names its bench and trust source; an unknown one puts a red "NOT
+    VERIFIED" banner on the page and never says which bench signed. Without it the
+    caller has checked the signature against the bench's registered key (the server)."""
     t = translator(lang)
     styles = _styles()
     record, signature = doc["record"], doc["signature"]
@@ -268,8 +316,17 @@ def certificate_page(
         ),
         Spacer(1, 3 * mm),
     ]
+    unverified = signer is not None and not signer.trusted
+    if signer is not None and not signer.trusted:
+        story += [_banner(not_verified_band(signer, t), False, width), Spacer(1, 2 * mm)]
     erasures = record["erasures"]
-    if record["certified"]:
+    if record["certified"] and unverified:
+        # what the record claims, from a signer nobody vouches for: never a green result
+        message = t(
+            "RESULT: NOT VERIFIED. The record claims {n} drive(s) sanitized and verified, "
+            "but its signer is unknown."
+        ).format(n=len(erasures))
+    elif record["certified"]:
         message = t(
             "RESULT: CERTIFIED. All {n} drive(s) sanitized and verified; OS image verified."
         ).format(n=len(erasures))
@@ -277,7 +334,8 @@ def certificate_page(
         message = t("RESULT: NOT CERTIFIED: {reason}.").format(
             reason=not_certified_reason(record, t)
         )
-    story += [_banner(message, record["certified"], width), Spacer(1, 2 * mm)]
+    story += [_banner(message, record["certified"] and not unverified, width)]
+    story += [Spacer(1, 2 * mm)]
 
     story += [
         Paragraph(escape(t("Laptop and media source")), styles["section"]),
@@ -345,21 +403,7 @@ def certificate_page(
     qr_size = 30 * mm
     target = verification_target(record["record_id"], url_pattern)
     validation = Paragraph(
-        escape(
-            t(
-                "Digitally signed by bench {bench} with Ed25519 key {key_id} on {date}. "
-                "Signature {signature}... Anyone can check this record offline: weee verify "
-                "<record file> --public-key <the bench's public key>. The code leads to the "
-                "record's verification: {target}"
-            ).format(
-                bench=bench.get("name"),
-                key_id=signature["key_id"],
-                date=when(record["created_at"]),
-                signature=signature["value"][:32],
-                target=target,
-            )
-        ),
-        styles["cell"],
+        escape(_validation_text(record, signature, signer, target, t)), styles["cell"]
     )
     table = Table(
         [[validation, qr_drawing(target, qr_size)]],
@@ -373,7 +417,35 @@ def certificate_page(
 Output = Path | BinaryIO
 
 
-def _build(out: Output, pagesize: tuple[float, float], story: list[Flowable], title: str) -> None:
+PageBand = Callable[[int], str | None]  # page number -> the red band's words, or none
+
+
+def _band_painter(band: PageBand) -> Callable[[Canvas, Any], None]:
+    """Draws the red band across the top margin of the pages ``band`` names."""
+
+    def paint(canvas: Canvas, doc: Any) -> None:
+        message = band(canvas.getPageNumber())
+        if not message:
+            return
+        width, height = doc.pagesize
+        canvas.saveState()
+        canvas.setFillColor(RED)
+        canvas.rect(0, height - 11 * mm, width, 9 * mm, stroke=0, fill=1)
+        canvas.setFillColor(colors.white)
+        canvas.setFont(fonts()[1], 11)
+        canvas.drawCentredString(width / 2, height - 7.8 * mm, message)
+        canvas.restoreState()
+
+    return paint
+
+
+def _build(
+    out: Output,
+    pagesize: tuple[float, float],
+    story: list[Flowable],
+    title: str,
+    band: PageBand | None = None,
+) -> None:
     doc = SimpleDocTemplate(
         BytesIO() if isinstance(out, Path) else out,
         pagesize=pagesize,
@@ -385,7 +457,11 @@ def _build(out: Output, pagesize: tuple[float, float], story: list[Flowable], ti
         author="weee",
         creator="weee",
     )
-    doc.build(story)
+    if band is None:
+        doc.build(story)
+    else:
+        painter = _band_painter(band)
+        doc.build(story, onFirstPage=painter, onLaterPages=painter)
     if isinstance(out, Path):
         buffer = doc.filename
         assert isinstance(buffer, BytesIO)
@@ -399,16 +475,23 @@ def render_certificates(
     url_pattern: str | None = None,
     asset_ids: Mapping[str, str] | None = None,
     lang: str = "en",
+    signers: Sequence[TrustVerdict | None] | None = None,
 ) -> int:
     """One certificate page per signed record in ``docs``; returns the page count.
 
     ``url_pattern`` (e.g. ``https://db.example.org/verify/{record_id}``) is what the QR
     code opens; without it the code holds the record id. ``asset_ids`` maps record ids to
     the asset ids the programme database gave them. ``lang`` is "en" or "fr".
+    ``signers``, one per doc (in order: two files may carry the same record id), is the
+    trust verdict on each signing key: the page of a record signed by an unknown key
+    carries a red "NOT VERIFIED" band.
     """
     t = translator(lang)
     if not docs:
         raise ValueError("no record to certify")
+    judged = list(signers) if signers is not None else [None] * len(docs)
+    if len(judged) != len(docs):
+        raise ValueError("one signer verdict per record")
     width, height = A4[0] - 28 * mm, A4[1] - 24 * mm
     story: list[Flowable] = []
     for index, doc in enumerate(docs):
@@ -423,9 +506,15 @@ def render_certificates(
                 url_pattern=url_pattern,
                 asset_id=(asset_ids or {}).get(record_id),
                 lang=lang,
+                signer=judged[index],
             )
         )
-    _build(out, A4, story, t("Certificate of Sanitization"))
+    bands = [not_verified_band(s, t) if s and not s.trusted else None for s in judged]
+
+    def band(page: int) -> str | None:  # one page per record: KeepInFrame shrinks to fit
+        return bands[page - 1] if page <= len(bands) else None
+
+    _build(out, A4, story, t("Certificate of Sanitization"), band if any(bands) else None)
     return len(docs)
 
 
@@ -436,9 +525,12 @@ def render_batch_summary(
     url_pattern: str | None = None,
     asset_ids: Mapping[str, str] | None = None,
     lang: str = "en",
+    signers: Sequence[TrustVerdict | None] | None = None,
 ) -> None:
     """The donor's summary of a collection batch: one line per laptop, every drive named;
-    ``lang`` is "en" or "fr"."""
+    ``lang`` is "en" or "fr". With ``signers`` (one trust verdict per doc), a record
+    signed by an unknown key is marked NOT VERIFIED on its line, and every page carries a
+    red band."""
     t = translator(lang)
     if not docs:
         raise ValueError("no record in the batch")
@@ -449,6 +541,10 @@ def render_batch_summary(
     drives = [e for r in records for e in r["erasures"]]
     certified_drives = sum(e["status"] == "certified" for e in drives)
     certified = sum(bool(r["certified"]) for r in records)
+    judged = list(signers) if signers is not None else [None] * len(docs)
+    if len(judged) != len(docs):
+        raise ValueError("one signer verdict per record")
+    unknown = {index for index, s in enumerate(judged) if s is not None and not s.trusted}
     width = landscape(A4)[0] - 28 * mm
     story: list[Flowable] = [
         Paragraph(escape(t("Data Sanitization Summary")), styles["title"]),
@@ -514,7 +610,12 @@ def render_batch_summary(
                 Paragraph(
                     escape(verification_target(record["record_id"], url_pattern))
                     + "<br/>"
-                    + escape(t("CERTIFIED") if record["certified"] else t("NOT CERTIFIED")),
+                    + escape(t("CERTIFIED") if record["certified"] else t("NOT CERTIFIED"))
+                    + (
+                        "<br/>" + escape(t("NOT VERIFIED: unknown signing key"))
+                        if number - 1 in unknown
+                        else ""
+                    ),
                     styles["small"],
                 ),
             ]
@@ -534,4 +635,11 @@ def render_batch_summary(
         )
     )
     story.append(table)
-    _build(out, landscape(A4), story, t("Data Sanitization Summary"))
+    message = t("NOT VERIFIED: {n} record(s) signed by an unknown key").format(n=len(unknown))
+    _build(
+        out,
+        landscape(A4),
+        story,
+        t("Data Sanitization Summary"),
+        (lambda page: message) if unknown else None,
+    )

@@ -89,3 +89,4 @@ def test_record_and_health_responses_fit_their_schemas(client, api, key):
     check(api.get("00000000-0000-4000-8000-000000000000"), "/records/{record_id}", "get")
     check(api.get(doc["record"]["record_id"], token="nope"), "/records/{record_id}", "get")
     check(client.get("/api/v1/health"), "/health", "get")
+    check(client.get("/api/v1/benches"), "/benches", "get")

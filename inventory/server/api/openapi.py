@@ -51,6 +51,35 @@ SIGNED_RECORD = {
     },
 }
 
+BENCHES = {
+    "type": "object",
+    "required": ["benches"],
+    "additionalProperties": False,
+    "properties": {
+        "benches": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["name", "key_id", "public_key", "active"],
+                "additionalProperties": False,
+                "properties": {
+                    "name": {"type": "string"},
+                    "key_id": {"type": "string", "pattern": "^[0-9a-f]{16}$"},
+                    "public_key": {
+                        "type": "string",
+                        "description": "Ed25519 public key, raw 32 bytes, base64",
+                    },
+                    "active": {
+                        "type": "boolean",
+                        "description": "false: the bench was retired or revoked; its key "
+                        "is no longer trusted",
+                    },
+                },
+            },
+        }
+    },
+}
+
 
 def openapi_document() -> dict[str, Any]:
     unauthorized = _error("Missing, unknown or revoked bench token")
@@ -100,6 +129,7 @@ def openapi_document() -> dict[str, Any]:
                     "properties": {"status": {"const": "ok"}},
                 },
                 "SignedRecord": SIGNED_RECORD,
+                "Benches": BENCHES,
             },
         },
         "paths": {
@@ -122,6 +152,18 @@ def openapi_document() -> dict[str, Any]:
                             "content": {"application/json": {"schema": {"type": "object"}}},
                         }
                     },
+                }
+            },
+            "/benches": {
+                "get": {
+                    "operationId": "listBenchKeys",
+                    "summary": "The registered benches' signing keys (no authentication)",
+                    "description": (
+                        "What `weee verify --server` and `weee certificate --server` "
+                        "trust: a record signed by an active bench's key is verified."
+                    ),
+                    "security": [],
+                    "responses": {"200": _json("Every registered bench", "Benches")},
                 }
             },
             "/records": {

@@ -31,6 +31,22 @@ def openapi(request: HttpRequest) -> HttpResponse:
     return JsonResponse(openapi_document())
 
 
+@csrf_exempt
+@allow_methods("GET", "HEAD")
+def benches(request: HttpRequest) -> HttpResponse:
+    """The registered benches' signing keys, public (no login): what `weee verify --server`
+    trusts. Public keys are public; tokens and anything else stay out."""
+    rows = Bench.objects.order_by("name").values_list("name", "key_id", "public_key", "active")
+    return JsonResponse(
+        {
+            "benches": [
+                {"name": name, "key_id": key_id, "public_key": public_key, "active": active}
+                for name, key_id, public_key, active in rows
+            ]
+        }
+    )
+
+
 @csrf_exempt  # benches authenticate with a bearer token, never with a cookie
 @allow_methods("POST")
 @bench_token_required
