@@ -68,6 +68,8 @@ class Drive:
     refuse_dco: bool = False  # DEVICE CONFIGURATION RESTORE aborted (DCO frozen)
     kernel_follows: bool = True  # the kernel sees a new capacity
     hpa_unreadable: bool = False  # hdparm -N gives nothing
+    dco_unreadable: bool = False  # hdparm --dco-identify gives nothing
+    hpa_feature: bool = True  # hdparm -I lists the Host Protected Area feature set
     calls: list[tuple[str, ...]] = field(default_factory=list)
 
     def resize(self) -> None:
@@ -123,6 +125,8 @@ class Case:
     refuse_dco: bool = False
     kernel_follows: bool = True
     hpa_unreadable: bool = False
+    dco_unreadable: bool = False
+    hpa_feature: bool = True
     kernel_current: int | None = None  # what the kernel sees at the start, if not current
 
 
@@ -133,6 +137,9 @@ CASES = {
         30, 32, 32, "failed", "kernel still reports 61440 sectors", kernel_follows=False
     ),
     "hpa-unreadable": Case(30, 32, 32, "failed", "HPA state unreadable", hpa_unreadable=True),
+    # QEMU's SATA disk: no HPA feature set, so its identify size is its native size
+    "no-hpa-feature": Case(32, 32, 32, "certified", hpa_unreadable=True, hpa_feature=False),
+    "dco-unreadable": Case(32, 32, 32, "failed", "DCO state unreadable", dco_unreadable=True),
     # no HPA now, but a removal earlier in this boot that the kernel never saw
     "kernel-behind-an-earlier-removal": Case(
         32, 32, 32, "failed", "reboot and run again", kernel_current=30
@@ -180,10 +187,11 @@ def ata_target(device: str, drive: Drive) -> Target:
                 physical_sector_size=512, model="ST500LM021-1KJ152", serial="HPA-TEST-1",
                 vendor="ATA", transport="sata", rotational=True, removable=False,
                 hotplug=False, read_only=False, devtype="disk")  # fmt: skip
-    ata = AtaCaps(hpa_feature=True, dco_feature=True, lba_sectors=drive.current)
+    ata = AtaCaps(hpa_feature=drive.hpa_feature, dco_feature=True, lba_sectors=drive.current)
     hpa = None if drive.hpa_unreadable else HpaInfo(drive.current, drive.native, True)
+    dco = None if drive.dco_unreadable else DcoInfo(drive.real)
     facts = DriveFacts(name=name, transport="sata", size_bytes=size, ata=ata, hpa=hpa,
-                       dco=DcoInfo(drive.real))  # fmt: skip
+                       dco=dco)  # fmt: skip
     return Target(device, Assessment(device, name, disk), disk, facts, Plan(["overwrite"], ["t"]))
 
 
@@ -216,6 +224,8 @@ def test_hidden_area_is_erased_or_blocks_certification(
         refuse_dco=case.refuse_dco,
         kernel_follows=case.kernel_follows,
         hpa_unreadable=case.hpa_unreadable,
+        dco_unreadable=case.dco_unreadable,
+        hpa_feature=case.hpa_feature,
     )
     before = file_bytes(image)
     options = WipeOptions(
