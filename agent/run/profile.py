@@ -63,6 +63,7 @@ class EraseSection:
     pattern: str = "random"
     passes: int = 1
     verify: str = "full"
+    restore_dco: bool = False
 
 
 @dataclass(frozen=True)

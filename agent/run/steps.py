@@ -455,6 +455,7 @@ def erase(ctx: RunContext) -> StepOutput:
         pattern=profile.erase.pattern,
         passes=profile.erase.passes,
         verify=profile.erase.verify,
+        restore_dco=profile.erase.restore_dco,
         operator=Operator(
             technician=profile.bench.technician or None,
             organisation=profile.bench.organisation or None,

@@ -539,30 +539,97 @@ def snapshot_samples(device: _Device, spots: list[tuple[int, int]]) -> list[Samp
     ]
 
 
-def verify_after_firmware(
-    report: ErasureReport, device: _Device, before: list[SampleImage]
-) -> None:
-    """Read the same sampled blocks back after a firmware erase.
+@dataclass
+class Markers:
+    """The run's own markers, written over every sampled block before a firmware erase.
 
-    A block passes when it is uniform (all 0x00 or all 0xFF: what block erase and
-    Format leave) or differs from what it held before the erase (crypto erase leaves
-    the old ciphertext decrypted under a new key: noise, never the old content). A
-    block that still holds its old non-uniform content means the erase did not
-    happen there.
+    The marker is the AES-256-CTR keystream of a key made for this run (kept in memory
+    only), addressed by disk offset like the random overwrite pattern: every 16 bytes of
+    every block differ, nothing on a donor's drive can hold it by chance, and any block
+    can be regenerated to compare. ``written`` holds the (offset, length) of the blocks
+    whose marker reached the medium.
     """
-    result = Verification(method="sample", started_at=now_iso(), samples=len(before))
+
+    pattern: Pattern = field(default_factory=lambda: Pattern("random"))
+    written: set[tuple[int, int]] = field(default_factory=set)
+
+
+def write_markers(device: _Device, spots: list[tuple[int, int]]) -> Markers:
+    """Write the run's marker over each sampled block and make it durable.
+
+    O_DIRECT takes the writes past the page cache and the final ``fsync`` flushes the
+    drive's own write cache, so a marker read back after the erase comes from the medium.
+    A block that cannot be written keeps no marker: its verification fails.
+    """
+    markers = Markers()
+    biggest = max(length for _, length in spots)
+    buf = AlignedBuffer(biggest)
+    zeros = bytes(biggest)
+    try:
+        for offset, length in spots:
+            if device.ctx.stop.is_set():
+                raise Stopped()
+            markers.pattern.fill(offset, buf, length, zeros)
+            errors: list[IoError] = []
+            device.transfer(True, buf, offset, length, errors)
+            if not errors:
+                markers.written.add((offset, length))
+            device.ctx.last_activity = time.monotonic()
+        os.fsync(device.fd)
+    finally:
+        buf.close()
+    return markers
+
+
+def verify_after_firmware(
+    report: ErasureReport,
+    device: _Device,
+    spots: list[tuple[int, int]],
+    before: list[SampleImage],
+    markers: Markers,
+) -> None:
+    """Read every sampled block back after a firmware erase.
+
+    A block passes when none of its sectors still holds the run's marker and it does
+    not hold its old (pre-marker) non-uniform content: what a block erase or Format
+    leaves (uniform 0x00 or 0xFF) or what a crypto erase leaves (noise) passes; a
+    drive that did nothing still returns the marker, blank regions included. The old
+    content comparison catches a drive that lost the marker writes (a volatile cache)
+    and did not erase either. A block whose marker could not be written, or that
+    cannot be read back, proves nothing: it fails.
+    """
+    result = Verification(
+        method="sample",
+        started_at=now_iso(),
+        samples=len(spots),
+        markers_written=sum(1 for spot in spots if spot in markers.written),
+        markers_found=0,
+    )
     report.verification = result
     read_errors: list[IoError] = []
-    spots = [(s.offset, s.length) for s in before]
     # keyed by offset and length: the first-LBA sample and a subsection's may share
     # an offset
     old = {(s.offset, s.length): s.digest for s in before}
-    for offset, length, buf in read_samples(device, spots, read_errors):
-        now = bytes(buf.view[:length])
-        result.bytes_read += length
-        if is_uniform(now) or hashlib.sha256(now).digest() != old[(offset, length)]:
-            continue
-        result.mismatches += 1
-        if result.first_mismatch_offset is None:
-            result.first_mismatch_offset = offset
-    _finish_verification(report, result, read_errors, device.ctx.sector)
+    sector = device.ctx.sector
+    expected = AlignedBuffer(max(length for _, length in spots))
+    zeros = bytes(expected.size)
+    try:
+        for offset, length, buf in read_samples(device, spots, read_errors):
+            result.bytes_read += length
+            device.ctx.last_activity = time.monotonic()
+            markers.pattern.fill(offset, expected, length, zeros)
+            differing = first_difference(buf, expected, length, sector)
+            survived = len(differing) < -(-length // sector)  # some sector kept its marker
+            now = bytes(buf.view[:length])
+            unchanged = not is_uniform(now) and old.get((offset, length)) == (
+                hashlib.sha256(now).digest()
+            )
+            if survived:
+                result.markers_found = (result.markers_found or 0) + 1
+            if survived or unchanged or (offset, length) not in markers.written:
+                result.mismatches += 1
+                if result.first_mismatch_offset is None or offset < result.first_mismatch_offset:
+                    result.first_mismatch_offset = offset
+    finally:
+        expected.close()
+    _finish_verification(report, result, read_errors, sector)

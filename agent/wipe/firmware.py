@@ -16,12 +16,14 @@ import shlex
 import struct
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
+from pathlib import Path
 
 from agent.blockdev import Disk
 from agent.wipe.methods import (
     DriveFacts,
+    HpaInfo,
     parse_dco_identify,
     parse_hdparm_identify,
     parse_hdparm_n,
@@ -86,6 +88,8 @@ def hidden_areas(facts: DriveFacts) -> HiddenAreas:
         state.hpa.current_max_sectors = facts.hpa.current_max
     elif facts.ata is not None:
         state.note = "HPA state unreadable (hdparm -N gave nothing)"
+    if facts.dco is not None:
+        state.dco.real_max_sectors = facts.dco.real_max
     if facts.dco is not None and facts.hpa is not None:
         state.dco.present = (
             facts.dco.real_max is not None and facts.dco.real_max > facts.hpa.native_max
@@ -106,13 +110,15 @@ def restore_hpa(
     facts: DriveFacts,
     state: HiddenAreas,
     run: Run = run_command,
-    sys_root: str = "/sys",
-) -> None:
-    """Make the whole native capacity addressable before erasing it (HPA removed)."""
+) -> HpaInfo | None:
+    """Remove the HPA (SET MAX ADDRESS to the native max): the drive's answer read back.
+
+    Returns ``hdparm -N`` read again once the whole native capacity is addressable,
+    None when the drive kept its HPA (``state.note`` says what hdparm answered). The
+    kernel still sees the old capacity until it rescans: see :func:`kernel_capacity`.
+    """
     if facts.hpa is None or not facts.hpa.hidden:
-        if state.hpa.present is False:
-            state.restored = None
-        return
+        return facts.hpa
     native = facts.hpa.native_max
     result = run(["hdparm", "--yes-i-know-what-i-am-doing", "-N", f"p{native}", disk.path])
     after = parse_hdparm_n(run(["hdparm", "-N", disk.path]).text)
@@ -122,17 +128,87 @@ def restore_hpa(
         state.note = (
             f"HPA removed: {native - facts.hpa.current_max} hidden sectors made addressable"
         )
-        # the kernel keeps the old capacity until the device is rescanned
-        try:
-            with open(f"{sys_root}/block/{disk.name}/device/rescan", "w") as fh:
-                fh.write("1\n")
-        except OSError as exc:
-            state.note += f" (rescan failed: {exc.strerror}; reboot before imaging)"
-    else:
-        state.restored = False
-        state.note = (
-            f"HPA could not be removed: {result.stderr_text.strip() or result.text.strip()}"
-        )
+        return after
+    state.restored = False
+    answer = (result.stderr_text.strip() or result.text.strip() or result.error or "").strip()
+    state.note = f"HPA could not be removed: {answer or 'the drive kept its HPA'}"
+    return None
+
+
+def restore_dco(
+    disk: Disk,
+    facts: DriveFacts,
+    state: HiddenAreas,
+    run: Run = run_command,
+) -> DriveFacts | None:
+    """DEVICE CONFIGURATION RESTORE: the drive's factory capacity back.
+
+    The exit status is not trusted: the native max (``hdparm -N``) must reach the real
+    max the DCO reported. Returns the facts read again (HPA and DCO) when it did, so the
+    caller checks the HPA once more; None when the DCO still hides sectors.
+    """
+    real = facts.dco.real_max if facts.dco is not None else None
+    if real is None:
+        return None
+    result = run(
+        ["hdparm", "--yes-i-know-what-i-am-doing", "--dco-restore", disk.path], timeout=120
+    )
+    hpa = parse_hdparm_n(run(["hdparm", "-N", disk.path]).text)
+    dco = parse_dco_identify(run(["hdparm", "--dco-identify", disk.path]).text)
+    if hpa is not None and hpa.native_max >= real:
+        state.dco.restored = True
+        state.restored = True
+        state.hpa.native_max_sectors = hpa.native_max
+        state.hpa.current_max_sectors = hpa.current_max
+        hidden = real - (facts.hpa.native_max if facts.hpa is not None else real)
+        state.note = f"DCO restored: {hidden} hidden sectors made addressable"
+        return replace(facts, hpa=hpa, dco=dco if dco is not None else facts.dco)
+    state.dco.restored = False
+    state.restored = False
+    answer = (result.stderr_text.strip() or result.text.strip() or result.error or "").strip()
+    seen = f"native max {hpa.native_max}" if hpa is not None else "hdparm -N unreadable"
+    state.note = f"DCO could not be restored ({seen}, factory max {real})" + (
+        f": {answer.splitlines()[-1]}" if answer else ""
+    )
+    return None
+
+
+def kernel_size_bytes(name: str, sys_root: str = "/sys") -> int | None:
+    """The capacity the kernel reports for the device (sysfs counts 512-byte units)."""
+    try:
+        return int(Path(f"{sys_root}/class/block/{name}/size").read_text().strip()) * 512
+    except (OSError, ValueError):
+        return None
+
+
+def kernel_capacity(
+    disk: Disk,
+    expected_bytes: int,
+    *,
+    sys_root: str = "/sys",
+    wait_s: float = 10.0,
+    poll: Callable[[float], None] = time.sleep,
+) -> tuple[int | None, str | None]:
+    """Make the kernel see ``expected_bytes``: rescan the device, then poll its size.
+
+    Returns the size the kernel reports in the end (``>= expected_bytes`` on success)
+    and, when it did not get there, why the rescan could not be asked for.
+    """
+    size = kernel_size_bytes(disk.name, sys_root)
+    if size is not None and size >= expected_bytes:
+        return size, None
+    problem = None
+    try:
+        with open(f"{sys_root}/block/{disk.name}/device/rescan", "w") as fh:
+            fh.write("1\n")
+    except OSError as exc:
+        problem = f"rescan failed: {exc.strerror or exc}"
+    deadline = time.monotonic() + wait_s
+    while True:
+        size = kernel_size_bytes(disk.name, sys_root)
+        if (size is not None and size >= expected_bytes) or time.monotonic() >= deadline:
+            return size, problem
+        poll(0.1)
 
 
 def suspend_to_unfreeze(run: Run = run_command, seconds: int = 5) -> bool:

@@ -126,14 +126,19 @@ class HpaState:
 @dataclass
 class DcoState:
     present: bool | None = None
+    real_max_sectors: int | None = None  # the factory capacity (hdparm --dco-identify)
+    restored: bool | None = None  # DEVICE CONFIGURATION RESTORE run and confirmed
 
 
 @dataclass
 class HiddenAreas:
     hpa: HpaState = field(default_factory=HpaState)
     dco: DcoState = field(default_factory=DcoState)
-    restored: bool | None = None
+    restored: bool | None = None  # a hidden area (HPA or DCO) was made addressable
     note: str | None = None
+    # the drive's native capacity in bytes, as the kernel saw it when the erasure began:
+    # what was erased (None when not checked: no HPA/DCO on this kind of drive)
+    native_size_bytes: int | None = None
 
 
 @dataclass
@@ -163,6 +168,10 @@ class Verification:
     mismatches: int = 0
     first_mismatch_offset: int | None = None
     result: str = "not-done"  # passed|failed|not-done
+    # firmware erase: the run's markers written over the sampled blocks before the
+    # erase, and how many of them were still there after it (None: no markers used)
+    markers_written: int | None = None
+    markers_found: int | None = None
 
 
 EVIDENCE_MAX_CHARS = 4096
@@ -261,6 +270,7 @@ class ErasureReport:
                 dco=DcoState(**(hidden.get("dco") or {})),
                 restored=hidden.get("restored"),
                 note=hidden.get("note"),
+                native_size_bytes=hidden.get("native_size_bytes"),
             ),
             passes=[
                 PassRecord(**{**p, "errors": [IoError(**e) for e in p.get("errors", [])]})

@@ -16,8 +16,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field, replace
 
 from agent.blockdev import Assessment, Disk, SystemFacts, assess_facts, list_disks, read_facts
 from agent.errors import UnavailableError
@@ -28,12 +27,14 @@ from agent.wipe.firmware import (
     Run,
     gather_facts,
     hidden_areas,
+    kernel_capacity,
+    restore_dco,
     restore_hpa,
     run_firmware_method,
     suspend_to_unfreeze,
 )
 from agent.wipe.journal import Journal
-from agent.wipe.methods import DriveFacts, Plan, select_plan
+from agent.wipe.methods import DriveFacts, HpaInfo, Plan, select_plan
 from agent.wipe.report import (
     ErasureReport,
     Media,
@@ -68,6 +69,11 @@ class WipeOptions:
     operator: Operator = field(default_factory=Operator)
     destination: str = "reuse"
     allow_suspend: bool = False  # the bench profile allows suspend-to-RAM to unfreeze
+    # the bench profile allows DEVICE CONFIGURATION RESTORE (hdparm --dco-restore) on an
+    # ATA drive whose DCO hides sectors; without it such a drive is never certified
+    restore_dco: bool = False
+    # how long the kernel may take to report the native capacity after a rescan
+    capacity_wait_s: float = 10.0
     journal_dir: str | os.PathLike[str] | None = None
     stall_timeout_s: float = 300.0
     chunk_bytes: int = engine.DEFAULT_CHUNK
@@ -204,13 +210,6 @@ def refused_report(target: Target, options: WipeOptions) -> ErasureReport:
     return report
 
 
-def _sysfs_size(name: str) -> int | None:
-    try:
-        return int(Path(f"/sys/class/block/{name}/size").read_text().strip()) * 512
-    except (OSError, ValueError):
-        return None
-
-
 @dataclass
 class _Job:
     target: Target
@@ -233,46 +232,16 @@ def _erase_one(job: _Job, options: WipeOptions, journal: Journal) -> None:
 def _erase_one_inner(job: _Job, options: WipeOptions, journal: Journal) -> None:
     target, report, ctx = job.target, job.report, job.ctx
     assert target.disk is not None and target.plan is not None and target.facts is not None
-    disk, plan = target.disk, target.plan
+    disk = target.disk
     interrupted = False
     try:
         journal.record(report)
-        report.hidden_areas = hidden_areas(target.facts)
-        if target.facts.hpa is not None and target.facts.hpa.hidden:
-            restore_hpa(disk, target.facts, report.hidden_areas, options.run)
-            new_size = _sysfs_size(disk.name)
-            if new_size:
-                ctx.size_bytes = report.media.size_bytes = new_size
-        done = False
-        tried: list[str] = []  # firmware methods the drive refused, or that did not verify
-        for index, method in enumerate(plan.methods):
-            if method == "overwrite":
-                _overwrite(report, options, ctx)
-                done = True
-            else:
-                outcome = _firmware(job, method, options, journal)
-                if outcome is None:
-                    done = True
-                elif outcome.startswith("verification"):
-                    if "overwrite" not in plan.methods[index + 1 :]:
-                        done = True  # the failed verification stands: never certified
-                    else:
-                        tried.append(f"{method}: {outcome}")
-                        _reset_attempt(report)
-                else:
-                    tried.append(f"{method}: {outcome}")
-            if done:
-                break
-        if ctx.progress and report.sanitization.method != "overwrite":
-            ctx.progress(Progress(disk.path, "done", ctx.size_bytes, ctx.size_bytes, 0.0, 0.0))
-        if tried:
-            report.sanitization.technique += (
-                " Tried first, without success: " + "; ".join(tried) + "."
-            )
-        if not done:
-            report.fail(
-                "no firmware erase method worked: nothing was erased (" + "; ".join(tried) + ")"
-            )
+        hidden = _uncover_hidden_areas(job, options)
+        if hidden is not None:
+            # before any pass: the sectors it leaves hidden would never be written
+            report.fail(f"{disk.path}: nothing was erased: {hidden}")
+        else:
+            _run_methods(job, options, journal)
     except Stopped:
         interrupted = True
     except OSError as exc:
@@ -290,6 +259,110 @@ def _erase_one_inner(job: _Job, options: WipeOptions, journal: Journal) -> None:
             except OSError as exc:
                 log.error("%s: could not file the journal entry: %s", disk.path, exc)
             job.result = report
+
+
+def _uncover_hidden_areas(job: _Job, options: WipeOptions) -> str | None:
+    """Make an ATA drive's whole native capacity addressable, and seen by the kernel.
+
+    None when the erasure may go on over ``ctx.size_bytes`` (then the native capacity,
+    as the kernel reports it); else why it must not start: an HPA that stays, a DCO
+    that hides sectors and may not (or could not) be restored, a state that cannot be
+    read, or a kernel that still reports the smaller size. The report's hidden areas
+    say what was found and done either way.
+    """
+    target, report, ctx = job.target, job.report, job.ctx
+    assert target.disk is not None and target.facts is not None
+    disk, facts = target.disk, target.facts
+    state = report.hidden_areas = hidden_areas(facts)
+    if facts.ata is None:
+        return None  # NVMe, eMMC, a loop device, a bridge that passes nothing through
+    hpa = facts.hpa
+    if hpa is None:
+        if facts.ata.hpa_feature or facts.ata.lba_sectors is None:
+            return "HPA state unreadable (hdparm -N gave nothing): hidden sectors may stay"
+        # no HPA feature set: the drive's addressable size is its native size
+        hpa = HpaInfo(facts.ata.lba_sectors, facts.ata.lba_sectors, False)
+        state.hpa.present = False
+        state.hpa.native_max_sectors = state.hpa.current_max_sectors = hpa.native_max
+        state.note = "no HPA feature set"
+    real = facts.dco.real_max if facts.dco is not None else None
+    if facts.ata.dco_feature and real is None:
+        return "DCO state unreadable (hdparm --dco-identify gave nothing): hidden sectors may stay"
+    dco_hidden = real - hpa.native_max if real is not None and real > hpa.native_max else 0
+    if dco_hidden:
+        state.dco.present = True
+        if not options.restore_dco:  # said before the drive is touched at all
+            state.restored = False
+            state.note = f"DCO hides {dco_hidden} sectors; restoring it is not allowed"
+            return (
+                f"a DCO hides {dco_hidden} sectors (factory max {real}, native max "
+                f"{hpa.native_max}) and this bench does not allow restoring it "
+                "(erase.restore_dco)"
+            )
+    if hpa.hidden:  # first: a drive aborts DEVICE CONFIGURATION RESTORE while an HPA is set
+        removed = restore_hpa(disk, replace(facts, hpa=hpa), state, options.run)
+        if removed is None:
+            return f"HPA present, {hpa.native_max - hpa.current_max} sectors hidden: {state.note}"
+        hpa = removed
+    if dco_hidden:
+        again = restore_dco(disk, replace(facts, hpa=hpa), state, options.run)
+        if again is None or again.hpa is None:
+            return f"a DCO hides {dco_hidden} sectors: {state.note}"
+        hpa = again.hpa
+        if hpa.hidden:  # the factory configuration came back with the old max address set
+            dco_note = state.note
+            removed = restore_hpa(disk, again, state, options.run)
+            state.note = f"{dco_note}; {state.note}"
+            if removed is None:
+                return f"HPA present after the DCO restore: {state.note}"
+            hpa = removed
+            state.restored = True
+    # hdparm -N counts logical sectors (LBAs); sysfs counts 512-byte units
+    native = hpa.native_max * ctx.sector
+    seen, problem = kernel_capacity(disk, native, wait_s=options.capacity_wait_s)
+    if seen is None or seen < native:
+        seen_text = f"{seen // 512} sectors of 512 bytes" if seen is not None else "no size"
+        return (
+            f"the kernel still reports {seen_text}, the drive's native size is "
+            f"{native // 512}" + (f" ({problem})" if problem else "") + ": reboot and run again"
+        )
+    ctx.size_bytes = report.media.size_bytes = state.native_size_bytes = seen
+    return None
+
+
+def _run_methods(job: _Job, options: WipeOptions, journal: Journal) -> None:
+    """Try the plan's methods in order until one erased and verified the drive."""
+    target, report, ctx = job.target, job.report, job.ctx
+    assert target.disk is not None and target.plan is not None
+    disk, plan = target.disk, target.plan
+    done = False
+    tried: list[str] = []  # firmware methods the drive refused, or that did not verify
+    for index, method in enumerate(plan.methods):
+        if method == "overwrite":
+            _overwrite(report, options, ctx)
+            done = True
+        else:
+            outcome = _firmware(job, method, options, journal)
+            if outcome is None:
+                done = True
+            elif outcome.startswith("verification"):
+                if "overwrite" not in plan.methods[index + 1 :]:
+                    done = True  # the failed verification stands: never certified
+                else:
+                    tried.append(f"{method}: {outcome}")
+                    _reset_attempt(report)
+            else:
+                tried.append(f"{method}: {outcome}")
+        if done:
+            break
+    if ctx.progress and report.sanitization.method != "overwrite":
+        ctx.progress(Progress(disk.path, "done", ctx.size_bytes, ctx.size_bytes, 0.0, 0.0))
+    if tried:
+        report.sanitization.technique += " Tried first, without success: " + "; ".join(tried) + "."
+    if not done:
+        report.fail(
+            "no firmware erase method worked: the drive was not erased (" + "; ".join(tried) + ")"
+        )
 
 
 def _overwrite(report: ErasureReport, options: WipeOptions, ctx: JobContext) -> None:
@@ -336,7 +409,11 @@ def _firmware(job: _Job, method: str, options: WipeOptions, journal: Journal) ->
     fd = engine.open_device(disk.path, write=True)
     try:
         device = engine._Device(fd, ctx, options.retries)
+        # what each block held, then the run's own marker over it, durable on the
+        # medium: after the erase a surviving marker proves the drive did not erase
+        # there, blank regions included
         before = engine.snapshot_samples(device, spots)
+        markers = engine.write_markers(device, spots)
         report.sanitization = Sanitization.for_method(method)
         record = PassRecord(number=1, pattern="firmware", started_at=now_iso())
         report.passes = [record]
@@ -362,14 +439,16 @@ def _firmware(job: _Job, method: str, options: WipeOptions, journal: Journal) ->
             ctx.last_activity = time.monotonic()
         record.ended_at = now_iso()
         journal.record(report)
-        engine.verify_after_firmware(report, device, before)
+        engine.verify_after_firmware(report, device, spots, before, markers)
     finally:
         os.close(fd)
-    if report.verification.result != "passed":
+    checked = report.verification
+    if checked.result != "passed":
         log.warning("%s: %s reported success but data survived", disk.path, method)
         return (
-            f"verification failed: {report.verification.mismatches} sampled block(s) "
-            "still held their old content"
+            f"verification failed: {checked.mismatches} of {checked.samples} sampled "
+            f"block(s) not erased ({checked.markers_found} of {checked.markers_written} "
+            "markers written before the erase were still there)"
         )
     return None
 

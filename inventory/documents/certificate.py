@@ -129,6 +129,10 @@ def _hidden_areas(hidden: Mapping[str, Any], t: Translate) -> str:
     )
     if hidden.get("restored"):
         out += t("; hidden area removed before erasure")
+    if hidden.get("native_size_bytes"):
+        out += t("; native size erased: {size} ({bytes} bytes)").format(
+            size=human_size(hidden["native_size_bytes"]), bytes=hidden["native_size_bytes"]
+        )
     if hidden.get("note"):
         out += f" ({hidden['note']})"
     return out

@@ -75,6 +75,7 @@ FR: dict[str, str] = {
     "not checked": "non vérifiée",
     "HPA {hpa}, DCO {dco}": "HPA {hpa}, DCO {dco}",
     "; hidden area removed before erasure": " ; zone cachée supprimée avant l'effacement",
+    "; native size erased: {size} ({bytes} bytes)": " ; taille native effacée : {size} ({bytes} octets)",
     "not verified": "non vérifié",
     "full read-back": "relecture complète",
     "NIST sampling, {samples} samples": "échantillonnage NIST, {samples} échantillons",
