@@ -29,6 +29,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import test_wipe_hidden as hidden
+import test_wipe_markers as markers
 from test_documents import pdf_text
 from test_wipe_engine import MARKER, LoopFactory, attach_loops, must, needs_losetup, needs_root
 
@@ -59,6 +61,7 @@ class Bench:
     storage: list[dict[str, Any]] = field(default_factory=list)
     erasures: list[dict[str, Any]] = field(default_factory=list)
     escaped: str = ""
+    cleanup: list[list[str]] = field(default_factory=list)  # commands run after the row
 
     def options(self, **kwargs: Any) -> WipeOptions:
         return WipeOptions(
@@ -215,6 +218,64 @@ def sanitize_drive(started: str, status: CommandResult) -> Callable[[Bench], Non
     return make
 
 
+def hidden_area(case_name: str) -> Callable[[Bench], None]:
+    """An ATA drive with a hidden area (the cases of tests/test_wipe_hidden.py): a loop
+    device over a larger file, the drive's registers answered by its ``run``."""
+
+    def make(bench: Bench) -> None:
+        bench.erase([bench.drive()])
+        case = hidden.CASES[case_name]
+        image = bench.tmp / "hidden.img"
+        hidden.donor_drive(image, case.real * hidden.MiB)
+        device = must(
+            ["losetup", "--find", "--show", "--direct-io=on",
+             f"--sizelimit={case.current * hidden.MiB}", str(image)]
+        ).strip()  # fmt: skip
+        bench.cleanup.append(["losetup", "-d", device])
+        sectors = hidden.MiB // 512
+        drive = hidden.Drive(
+            device,
+            case.current * sectors,
+            case.native * sectors,
+            case.real * sectors,
+            refuse_hpa=case.refuse_hpa,
+            refuse_dco=case.refuse_dco,
+            kernel_follows=case.kernel_follows,
+        )
+        target = hidden.ata_target(device, drive)
+        options = bench.options(run=drive.run, restore_dco=case.restore_dco, capacity_wait_s=0.5)
+        [report] = erase([target], options)
+        bench.erasures.append(report.to_dict())
+        assert target.disk is not None
+        bench.storage.append(
+            {"name": target.disk.name, "path": device, "serial": target.disk.serial,
+             "size_bytes": target.disk.size_bytes, "transport": "sata", "removable": False}
+        )  # fmt: skip
+        bench.escaped = device
+
+    return make
+
+
+def firmware_no_op(content: str) -> Callable[[Bench], None]:
+    """An NVMe drive that answers Format "Success" and erases nothing (the cases of
+    tests/test_wipe_markers.py), on a blank or a written medium, firmware-only profile."""
+
+    def make(bench: Bench) -> None:
+        bench.erase([bench.drive()])
+        device = bench.loops(markers.SIZE)
+        if content == "data":
+            markers.fill_with_data(device)
+        report, _ = markers.erase_with(bench.tmp, device, "nothing", markers.FIRMWARE_ONLY)
+        bench.erasures.append(report.to_dict())
+        bench.storage.append(
+            {"name": device.rsplit("/", 1)[-1], "path": device, "serial": "MARKER-1",
+             "size_bytes": markers.SIZE, "transport": "nvme", "removable": False}
+        )  # fmt: skip
+        bench.escaped = device
+
+    return make
+
+
 ESCAPES: dict[str, Callable[[Bench], None]] = {
     "profile-subset": profile_subset,
     "system-drive": system_drive,
@@ -234,6 +295,12 @@ ESCAPES: dict[str, Callable[[Bench], None]] = {
     "sanitize-status-read-failed": sanitize_drive(
         "hdparm-sanitize-block-erase-started.txt", answer(None, returncode=5)
     ),
+    "hpa-kept": hidden_area("hpa-refused"),
+    "hpa-rescan-failed": hidden_area("hpa-kernel-keeps-old-size"),
+    "dco-not-allowed": hidden_area("dco-not-allowed"),
+    "dco-restore-refused": hidden_area("dco-restore-refused"),
+    "firmware-no-op-blank": firmware_no_op("blank"),
+    "firmware-no-op-written": firmware_no_op("data"),
 }
 
 
@@ -245,7 +312,11 @@ def loops(tmp_path: Path) -> Iterator[LoopFactory]:
 @pytest.fixture(params=list(ESCAPES), ids=list(ESCAPES))
 def escaped(request: Any, tmp_path: Path, loops: LoopFactory) -> Bench:
     bench = Bench(tmp_path, loops)
-    ESCAPES[request.param](bench)
+    try:
+        ESCAPES[request.param](bench)
+    finally:
+        for argv in bench.cleanup:
+            must(argv)
     assert bench.escaped, "the row named no escaped drive"
     # the other drive was erased for real: the escape alone keeps the certificate away
     assert any(e["status"] == "certified" for e in bench.erasures)
