@@ -169,8 +169,9 @@ def _demo_profile(
     profile = load_profile(None)  # the project's defaults
     return replace(
         profile,
-        # the only drive this run may touch: the demo's own loop device, named explicitly
-        erase=replace(profile.erase, drives=(device,)),
+        # the only drive this run may touch: the demo's own loop device, named explicitly;
+        # a disposable disk the demo made itself: erased without asking
+        erase=replace(profile.erase, drives=(device,), confirm="none"),
         image=replace(profile.image, source=str(image), target=device),
         server=ServerSection(url=server.url, token=token),
         paths=PathsSection(data_dir=str(data_dir)),

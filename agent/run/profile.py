@@ -22,6 +22,7 @@ DEFAULT_PROFILE = "default-profile.toml"
 STEPS = ("probe", "checks", "guided", "erase", "image", "record", "spool", "sync", "label")
 # Without these a record cannot exist: a profile may not leave them out.
 REQUIRED_STEPS = ("probe", "checks", "record", "spool")
+MAX_COUNTDOWN_S = 600
 
 
 class ProfileError(UsageError):
@@ -63,6 +64,13 @@ class EraseSection:
     pattern: str = "random"
     passes: int = 1
     verify: str = "full"
+    # how the erasure is confirmed (agent.run.confirm): "type" (the technician types
+    # ERASE), "countdown" (countdown_s seconds that any key stops) or "none" (the
+    # programme's explicit choice for a dedicated erasure bench)
+    confirm: str = "countdown"
+    countdown_s: int = 30
+    # drives named in ``drives`` may be USB drives or removable media only if true
+    allow_usb: bool = False
 
 
 @dataclass(frozen=True)
@@ -134,6 +142,7 @@ CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("erase", "method"): ("auto", "firmware", "overwrite"),
     ("erase", "pattern"): ("random", "zero"),
     ("erase", "verify"): ("full", "sample"),
+    ("erase", "confirm"): ("type", "countdown", "none"),
 }
 
 
@@ -218,6 +227,12 @@ def _check(profile: Profile, source: str) -> None:
         raise ProfileError(source, f"run.steps: keep the order {', '.join(STEPS)}")
     if profile.erase.passes < 1 or profile.erase.passes > 7:
         raise ProfileError(source, "erase.passes must be between 1 and 7")
+    if not 1 <= profile.erase.countdown_s <= MAX_COUNTDOWN_S:
+        raise ProfileError(
+            source,
+            f"erase.countdown_s = {profile.erase.countdown_s}: expected 1 to {MAX_COUNTDOWN_S}"
+            ' seconds (no wait at all: confirm = "none")',
+        )
     if "image" in steps and "erase" not in steps:
         # writing an image over a drive that was never erased would certify nothing and
         # leave the donor's data in the unwritten blocks
