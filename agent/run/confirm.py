@@ -125,7 +125,8 @@ class Keyboard:
             termios.tcsetattr(self.fd, termios.TCSANOW, attrs)
             yield
         finally:
-            termios.tcsetattr(self.fd, termios.TCSANOW, saved)
+            with contextlib.suppress(termios.error):  # a terminal hung up: nothing to restore
+                termios.tcsetattr(self.fd, termios.TCSANOW, saved)
 
     def key(self, timeout: float | None) -> str | None:
         """The next key(s), None when ``timeout`` seconds pass first, "" when the

@@ -86,7 +86,7 @@ def confirmation_words(outcome: Confirmation, lang: Lang) -> str:
     if outcome.by == "command-line":
         return t("run.confirm.yes", lang)
     if outcome.confirmed:
-        return t(f"run.confirm.go.{outcome.mode}", lang)
+        return t(f"run.confirm.go.{outcome.by}", lang)
     return t("run.confirm.stopped", lang)
 
 
