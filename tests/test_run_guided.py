@@ -244,7 +244,8 @@ def test_an_attended_run_records_the_guided_answers_and_certifies(
         bench.profile(
             ("probe", "checks", "guided", "erase", "image", "record", "spool", "sync", "label"),
             extra=(
-                f'[erase]\ndrives = ["{device}"]\n'
+                # the default confirmation, a countdown, runs out: nobody stops it
+                f'[erase]\ndrives = ["{device}"]\ncountdown_s = 1\n'
                 f'[image]\nsource = "{image}"\ntarget = "{device}"\ngrow = false\n'
             ),
         )

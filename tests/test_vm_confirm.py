@@ -30,7 +30,7 @@ SERIALS = {"nvme": "WEEENVME0001", "sata": "WEEESATA0001", "usb": "WEEEUSB00001"
 
 # Runs in the guest (Debian's python3, stdlib only).
 GUEST = r"""
-import fcntl, json, os, pty, struct, subprocess, termios, time
+import fcntl, json, os, pty, signal, struct, subprocess, termios, time
 
 MARKER = open("/out/marker.bin", "rb").read()
 SERIALS = json.load(open("/out/serials.json"))
@@ -99,9 +99,10 @@ def run(name, keys=()):
         time.sleep(0.3)
         os.write(fd, typed)
     ended = read_until(fd, seen, b"Enter: power off")
-    # the launcher now waits for Enter to power the machine off: hang up instead
-    os.close(fd)
+    # the launcher now waits for Enter to power the machine off: stopped instead
+    os.killpg(pid, signal.SIGKILL)
     os.waitpid(pid, 0)
+    os.close(fd)
     json.dump({"before": before, "after": count(), "shown": shown, "ended": ended,
                "paths": PATHS, "screen": seen.decode("utf-8", "replace")},
               open(f"/out/{name}.json", "w"))
