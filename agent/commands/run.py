@@ -83,8 +83,10 @@ def run(
     if full:
         from agent.tui import BenchScreen
 
-        view = BenchScreen(lang=language)
+        # asked before the screen starts: rich's Live then stands in for sys.stdout, and
+        # some versions of it (Debian 12's, on the stick) say it is no terminal
         shown_on_terminal = sys.stdout.isatty()
+        view = BenchScreen(lang=language)
     else:
         stream = sys.stderr if as_json else sys.stdout
         view = PlainView(stream, lang=language)
