@@ -30,7 +30,7 @@ SERIALS = {"nvme": "WEEENVME0001", "sata": "WEEESATA0001", "usb": "WEEEUSB00001"
 
 # Runs in the guest (Debian's python3, stdlib only).
 GUEST = r"""
-import fcntl, json, os, pty, signal, struct, subprocess, termios, time
+import fcntl, json, os, pty, select, signal, struct, subprocess, termios, time
 
 MARKER = open("/out/marker.bin", "rb").read()
 SERIALS = json.load(open("/out/serials.json"))
@@ -77,6 +77,8 @@ def launcher_on_a_pty(name):
 def read_until(fd, seen, text, timeout=400):
     deadline = time.time() + timeout
     while text not in seen and time.time() < deadline:
+        if not select.select([fd], [], [], 5)[0]:
+            continue
         try:
             data = os.read(fd, 65536)
         except OSError:
