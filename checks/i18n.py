@@ -850,8 +850,8 @@ MESSAGES: dict[str, dict[Lang, str]] = {
     },
     "run.erase.refused": {"en": "refused", "fr": "refusé"},
     "run.erase.not_confirmed": {
-        "en": "not confirmed: nothing erased (weee run --yes, or name the drives in the profile, erases without asking: the bench stick does)",
-        "fr": "non confirmé : rien n'est effacé (weee run --yes, ou les disques nommés dans le profil, efface sans demander : c'est ce que fait la clé du banc)",
+        "en": "not confirmed: {why}; nothing erased",
+        "fr": "non confirmé : {why} ; rien n'est effacé",
     },
     "run.erase.erasing": {"en": "erasing {target}", "fr": "effacement de {target}"},
     "run.erase.none": {
@@ -863,7 +863,48 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "en": "weee run is about to ERASE, for good:",
         "fr": "weee run va EFFACER, définitivement :",
     },
-    "run.erase.confirm_prompt": {"en": "Type ERASE to go on", "fr": "Tapez ERASE pour continuer"},
+    "run.erase.confirm_prompt": {
+        "en": "Type ERASE to go on (then Enter); anything else erases nothing",
+        "fr": "Tapez ERASE pour continuer (puis Entrée) ; toute autre réponse n'efface rien",
+    },
+    "run.confirm.drive": {
+        "en": "{device}  {model}  {gb} GB  serial {serial}  ({method})",
+        "fr": "{device}  {model}  {gb} Go  n° de série {serial}  ({method})",
+    },
+    "run.confirm.left_out_title": {"en": "Not erased:", "fr": "Non effacés :"},
+    "run.confirm.left_out": {"en": "{device} {what}: {reason}", "fr": "{device} {what} : {reason}"},
+    "run.confirm.typed": {"en": "typed: {typed}", "fr": "tapé : {typed}"},
+    "run.confirm.countdown": {
+        "en": "Erasing in {left} s: press any key to stop",
+        "fr": "Effacement dans {left} s : appuyez sur une touche pour arrêter",
+    },
+    "run.confirm.go.typed": {"en": "ERASE typed: erasing", "fr": "ERASE tapé : effacement"},
+    "run.confirm.go.countdown": {
+        "en": "countdown over: erasing",
+        "fr": "compte à rebours terminé : effacement",
+    },
+    "run.confirm.stopped": {"en": "stopped: nothing is erased", "fr": "arrêté : rien n'est effacé"},
+    "run.confirm.none": {
+        "en": 'no confirmation: the bench profile chose so (erase.confirm = "none")',
+        "fr": 'pas de confirmation : le profil du banc l\'a choisi (erase.confirm = "none")',
+    },
+    "run.confirm.yes": {
+        "en": "confirmed on the command line (weee run --yes)",
+        "fr": "confirmé en ligne de commande (weee run --yes)",
+    },
+    "run.confirm.why.typed": {
+        "en": "'{typed}' typed instead of ERASE",
+        "fr": "« {typed} » tapé au lieu de ERASE",
+    },
+    "run.confirm.why.key": {
+        "en": "a key stopped the countdown {left} s before the end",
+        "fr": "une touche a arrêté le compte à rebours {left} s avant la fin",
+    },
+    "run.confirm.why.closed": {"en": "the terminal closed", "fr": "le terminal s'est fermé"},
+    "run.confirm.why.no-terminal": {
+        "en": 'no terminal (erase.confirm = "{mode}" needs a technician at the screen)',
+        "fr": 'pas de terminal (erase.confirm = "{mode}" demande un technicien devant l\'écran)',
+    },
     "run.erasure.certified": {"en": "certified", "fr": "certifié"},
     "run.erasure.failed": {"en": "failed", "fr": "échoué"},
     "run.erasure.incomplete": {"en": "incomplete", "fr": "incomplet"},

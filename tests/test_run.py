@@ -7,7 +7,13 @@ maintenance and parts routing, verdicts and exit codes.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import os
+import select
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,10 +21,21 @@ from typing import Any
 import pytest
 
 from agent.errors import EXIT_FAILED, EXIT_INCOMPLETE, EXIT_OK
+from agent.run.confirm import (
+    Confirmation,
+    EraseDrive,
+    EraseRequest,
+    Keyboard,
+    LeftOut,
+    Prompt,
+    asker,
+    decide,
+)
 from agent.run.profile import PathsSection, Profile, RunSection
 from agent.run.runner import RunOutcome, run_bench
 from agent.run.steps import RunContext, StepOutput
-from agent.run.view import RunView
+from agent.run.view import PlainView, RunView
+from checks.i18n import Lang
 
 
 class Recorder(RunView):
@@ -325,3 +342,157 @@ def test_resumed_unattended_the_guided_checks_are_recorded_as_skipped(
         assert checks[spec.id]["status"] == "skip", spec.id
         assert checks[spec.id]["summary"] == "Skipped: needs a technician (unattended run)."
     assert record["checks"]["grade"]["cosmetic_grade"] is None
+
+
+# --- the erasure's confirmation (agent.run.confirm) --------------------------------------
+
+
+def _request(mode: str, seconds: int = 30) -> EraseRequest:
+    drives = (EraseDrive("/dev/sda", "WDC WD5000LPVX", "WX91A", 500_107_862_016, "overwrite"),)
+    left_out = (LeftOut("/dev/sdb", "SanDisk Cruzer", "4C53", "a USB drive or removable medium"),)
+    return EraseRequest(mode, seconds, drives, left_out)
+
+
+@pytest.mark.parametrize(
+    ("mode", "assume_yes", "terminal", "confirmed", "by"),
+    [
+        ("type", False, False, False, "no-terminal"),
+        ("countdown", False, False, False, "no-terminal"),
+        ("none", False, False, True, "profile"),
+        ("none", False, True, True, "profile"),  # never asks
+        ("type", True, False, True, "command-line"),
+        ("countdown", True, True, True, "command-line"),
+        ("type", False, True, False, "key"),  # whatever the technician answered
+        ("countdown", False, True, False, "key"),
+    ],
+)
+def test_who_decides_the_erasure(
+    mode: str, assume_yes: bool, terminal: bool, confirmed: bool, by: str
+) -> None:
+    asked: list[EraseRequest] = []
+
+    def ask(request: EraseRequest) -> Confirmation:
+        asked.append(request)
+        return Confirmation(request.mode, False, "key")
+
+    outcome = decide(_request(mode), assume_yes=assume_yes, ask=ask if terminal else None)
+    assert (outcome.mode, outcome.confirmed, outcome.by) == (mode, confirmed, by)
+    assert len(asked) == (1 if by == "key" else 0)
+
+
+class PromptRecorder(RunView):
+    def __init__(self) -> None:
+        self.prompts: list[Prompt] = []
+        self.shown = threading.Event()
+
+    def erase_prompt(self, prompt: Prompt) -> None:
+        self.prompts.append(prompt)
+        self.shown.set()
+
+
+def _answer(
+    request: EraseRequest, keys: list[bytes], *, before: bytes = b"", view: RunView | None = None
+) -> tuple[Confirmation, PromptRecorder]:
+    """``request`` asked on a real pseudo-terminal; ``keys`` typed once the prompt is
+    shown, ``before`` typed ahead, before it."""
+    master, slave = os.openpty()
+    recorder = PromptRecorder()
+    shown = view if view is not None else recorder
+    try:
+        if before:
+            os.write(master, before)
+            assert select.select([slave], [], [], 10)[0]  # arrived (a whole line)
+
+        def technician() -> None:
+            if view is None:
+                assert recorder.shown.wait(30)
+            else:
+                time.sleep(0.5)
+            for key in keys:
+                if key == b"<hang up>":
+                    os.close(master)
+                    return
+                os.write(master, key)
+                time.sleep(0.05)
+
+        hands = threading.Thread(target=technician)
+        hands.start()
+        outcome = asker(shown, Keyboard(slave))(request)
+        hands.join()
+    finally:
+        os.close(slave)
+        with contextlib.suppress(OSError):
+            os.close(master)
+    return outcome, recorder
+
+
+@pytest.mark.parametrize(
+    ("keys", "before", "confirmed", "by", "typed"),
+    [
+        ([b"ERASE\r"], b"", True, "typed", "ERASE"),
+        ([b"erase\r"], b"", False, "typed", "erase"),
+        ([b"no\r"], b"", False, "typed", "no"),
+        ([b"\r"], b"", False, "typed", ""),
+        ([b"ERASEX", b"\x7f", b"\r"], b"", True, "typed", "ERASE"),  # rubbed out
+        ([b"\x1b[A", b"ERASE\r"], b"", True, "typed", "ERASE"),  # an arrow is no answer
+        # ERASE typed ahead, before the screen asked, is dropped: the answer is "no"
+        ([b"no\r"], b"ERASE\r", False, "typed", "no"),
+        ([b"ERA", b"<hang up>"], b"", False, "closed", "ERA"),
+    ],
+)
+def test_type_erases_only_when_erase_is_typed_on_the_screen(
+    keys: list[bytes], before: bytes, confirmed: bool, by: str, typed: str
+) -> None:
+    outcome, view = _answer(_request("type"), keys, before=before)
+    assert (outcome.confirmed, outcome.by, outcome.typed) == (confirmed, by, typed)
+    assert view.prompts[0].typed == "" and view.prompts[-1].outcome == outcome
+
+
+@pytest.mark.parametrize(
+    ("seconds", "keys", "before", "confirmed", "by"),
+    [
+        (1, [], b"", True, "countdown"),  # nobody stopped it
+        (30, [b"x"], b"", False, "key"),
+        (30, [b"\r"], b"", False, "key"),
+        (1, [], b"x\r", True, "countdown"),  # a key typed ahead stops nothing
+        (30, [b"<hang up>"], b"", False, "closed"),
+    ],
+)
+def test_countdown_erases_when_it_runs_out_and_any_key_stops_it(
+    seconds: int, keys: list[bytes], before: bytes, confirmed: bool, by: str
+) -> None:
+    outcome, view = _answer(_request("countdown", seconds), keys, before=before)
+    assert (outcome.confirmed, outcome.by, outcome.seconds) == (confirmed, by, seconds)
+    shown = [p.left_s for p in view.prompts if p.outcome is None]
+    assert shown[0] == seconds  # the countdown is shown from its start
+    if confirmed:
+        assert shown == list(range(seconds, 0, -1)) and outcome.left_s == 0
+    else:
+        assert outcome.left_s is not None and 0 < outcome.left_s <= seconds
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_the_plain_log_lists_the_drives_and_counts_down(lang: Lang) -> None:
+    out = io.StringIO()
+    outcome, _ = _answer(_request("countdown", 2), [], view=PlainView(out, lang=lang))
+    assert outcome.confirmed
+    log = out.getvalue()
+    words = {
+        "en": ("about to ERASE", "500.1 GB  serial WX91A", "Not erased:", "Erasing in 2 s"),
+        "fr": ("va EFFACER", "500,1 Go  n° de série WX91A", "Non effacés", "Effacement dans 2 s"),
+    }[lang]
+    for word in (*words, "/dev/sda  WDC WD5000LPVX", "/dev/sdb (SanDisk Cruzer 4C53)"):
+        assert word in log, log
+    assert "a USB drive or removable medium" in log
+    assert log.rstrip().endswith(
+        "countdown over: erasing" if lang == "en" else "compte à rebours terminé : effacement"
+    )
+
+
+def test_the_plain_log_echoes_what_is_typed() -> None:
+    out = io.StringIO()
+    outcome, _ = _answer(_request("type"), [b"ERASEX", b"\x7f", b"\r"], view=PlainView(out))
+    assert outcome.confirmed
+    log = out.getvalue()
+    assert "Type ERASE to go on (then Enter); anything else erases nothing: ERASEX\b \b\n" in log
+    assert log.rstrip().endswith("ERASE typed: erasing")

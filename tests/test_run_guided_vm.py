@@ -188,12 +188,14 @@ def attended(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         '[policy]\nfile = "/out/policy.toml"\n'
         '[bench]\nname = "vm-bench"\ntechnician = "Alice"\n'
         '[paths]\ndata_dir = "/out/data-refused"\n'
+        '[erase]\nconfirm = "type"\n'
     )
     (share / "profile.toml").write_text(
         '[run]\nsteps = ["probe", "checks", "guided", "erase", "record", "spool"]\n'
         '[policy]\nfile = "/out/policy.toml"\n'
         '[bench]\nname = "vm-bench"\ntechnician = "Alice"\n'
         '[paths]\ndata_dir = "/out/data"\n'
+        '[erase]\nconfirm = "type"\n'
     )
     drives = [
         Drive("nvme", make_disk(root / "nvme.img", 64 << 20, marker=MARKER), "WEEENVME0001"),
@@ -290,7 +292,8 @@ def test_the_erasure_went_ahead_once_the_technician_typed_erase(
 ) -> None:
     # the confirmation listed the laptop's two drives, and not the guest's own root disk
     screen = attended["screen"]
-    listed = screen[screen.index("is about to ERASE") : screen.index("Type ERASE to go on")]
+    # (what it leaves out, the guest's own root disk, comes after "Not erased:")
+    listed = screen[screen.index("is about to ERASE") : screen.index("Not erased:")]
     assert "WEEENVME0001" in listed and "WEEESATA0001" in listed
     assert "/dev/vda" not in listed
     record = verify_signed(attended["signed"]).record

@@ -71,6 +71,16 @@ def test_it_reads_a_bench_file(tmp_path: Path) -> None:
             "'image' needs 'erase' before it",
         ),
         ("run = 3\n", "run must be a [section]"),
+        (
+            "[erase]\nconfirm = 'yes'\n",
+            "erase.confirm = 'yes': expected one of 'type', 'countdown', 'none'",
+        ),
+        ("[erase]\nconfirm = true\n", "erase.confirm must be a string"),
+        ("[erase]\ncountdown_s = -5\n", "erase.countdown_s = -5: expected 1 to 600 seconds"),
+        ("[erase]\ncountdown_s = 0\n", 'no wait at all: confirm = "none"'),
+        ("[erase]\ncountdown_s = 601\n", "erase.countdown_s = 601"),
+        ("[erase]\ncountdown_s = 2.5\n", "erase.countdown_s must be a whole number"),
+        ("[erase]\nallow_usb = 'yes'\n", "erase.allow_usb must be true or false"),
     ],
     ids=lambda v: v if len(v) < 30 else None,
 )
@@ -85,6 +95,22 @@ def test_a_missing_file_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(ProfileError, match="cannot read") as error:
         load_profile(tmp_path / "nope.toml")
     assert error.value.exit_code == 2
+
+
+def test_erasing_is_confirmed_by_a_countdown_unless_the_profile_says_otherwise(
+    tmp_path: Path,
+) -> None:
+    erase = load_profile(None).erase
+    assert (erase.confirm, erase.countdown_s, erase.allow_usb) == ("countdown", 30, False)
+    path = tmp_path / "profile.toml"
+    for text, expected in (
+        ('[erase]\nconfirm = "type"\n', ("type", 30, False)),
+        ('[erase]\nconfirm = "countdown"\ncountdown_s = 3\n', ("countdown", 3, False)),
+        ('[erase]\nconfirm = "none"\nallow_usb = true\n', ("none", 30, True)),
+    ):
+        path.write_text(text)
+        erase = load_profile(path).erase
+        assert (erase.confirm, erase.countdown_s, erase.allow_usb) == expected
 
 
 def test_the_steps_are_the_documented_order() -> None:

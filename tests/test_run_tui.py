@@ -7,6 +7,7 @@ import io
 import pytest
 from rich.console import Console
 
+from agent.run.confirm import Confirmation, EraseDrive, EraseRequest, LeftOut, Prompt
 from agent.run.view import Verdict
 from agent.tui import BenchScreen
 from agent.tui.bigtext import big_lines
@@ -157,3 +158,44 @@ def test_the_plain_log_in_french() -> None:
         "weee-run: fiche : /spool/r1.json",
         "weee-run: étiquette : /labels/r1.txt",
     ]
+
+
+def _confirm_request(mode: str) -> EraseRequest:
+    drives = (
+        EraseDrive("/dev/nvme0n1", "SAMSUNG MZVLB256", "S4DXNF0M", 256_060_514_304, "nvme-crypto"),
+        EraseDrive("/dev/sda", "WDC WD5000LPVX", "WX91A", 500_107_862_016, "overwrite"),
+    )
+    left_out = (LeftOut("/dev/sdb", "SanDisk Cruzer", "4C53", "the boot medium (/)"),)
+    return EraseRequest(mode, 30, drives, left_out)
+
+
+@pytest.mark.parametrize(
+    ("lang", "mode", "words"),
+    [
+        ("en", "type", ["Type ERASE to go on", "> ERA█", "256.1 GB", "Not erased:"]),
+        ("en", "countdown", ["Erasing in 27 s: press any key to stop", "500.1 GB"]),
+        ("fr", "type", ["Tapez ERASE pour continuer", "256,1 Go", "Non effacés"]),
+        ("fr", "countdown", ["Effacement dans 27 s : appuyez sur une touche", "500,1 Go"]),
+    ],
+)
+def test_the_confirmation_lists_every_drive_before_anything_is_erased(
+    lang: Lang, mode: str, words: list[str]
+) -> None:
+    screen, console = _screen(lang)
+    _drive(screen)
+    request = _confirm_request(mode)
+    screen.erase_prompt(Prompt(request, typed="ERA", left_s=27 if mode == "countdown" else None))
+    text = _text(screen, console)
+    for word in [*words, "S4DXNF0M", "SAMSUNG MZVLB256", "WX91A", "WDC WD5000LPVX"]:
+        assert word in text, text
+    assert "/dev/sdb (SanDisk Cruzer 4C53)" in text and "the boot medium (/)" in text
+    if mode == "countdown":
+        for row in big_lines("27"):
+            assert row in text
+    # decided: the question goes, the outcome stays in the messages
+    screen.erase_prompt(Prompt(request, outcome=Confirmation(mode, False, "key")))
+    console.file = io.StringIO()
+    text = _text(screen, console)
+    screen.close()
+    assert "S4DXNF0M" not in text
+    assert ("stopped: nothing is erased" if lang == "en" else "arrêté : rien n'est effacé") in text

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import signal
 import sys
-from collections.abc import Callable
 from types import FrameType
 
 import click
@@ -22,7 +21,11 @@ from checks.i18n import Lang
     metavar="FILE",
     help="Bench profile (TOML); default: the built-in one (see --default-profile).",
 )
-@click.option("--unattended", is_flag=True, help="No guided checks: nothing to answer.")
+@click.option(
+    "--unattended",
+    is_flag=True,
+    help="No guided checks; the erasure is still confirmed as the profile's erase.confirm says.",
+)
 @click.option(
     "--maintenance",
     metavar="TICKET",
@@ -42,7 +45,8 @@ from checks.i18n import Lang
     "--yes",
     "assume_yes",
     is_flag=True,
-    help="Erase every internal drive found without asking (the bench stick passes it).",
+    help="Erase without asking, whatever the profile's erase.confirm says (a human's "
+    "explicit choice: the bench stick never passes it).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the run's summary as JSON at the end.")
 @click.option(
@@ -61,6 +65,7 @@ def run(
     """Probe, check, erase, image, certify and register this laptop, resuming after a
     power cut at the step where it stopped."""
     from agent.run import PlainView, load_profile, run_bench, summary
+    from agent.run.confirm import Keyboard
     from agent.run.profile import default_profile_text
     from checks.i18n import detect_lang
 
@@ -78,9 +83,18 @@ def run(
     if full:
         from agent.tui import BenchScreen
 
+        # asked before the screen starts: rich's Live then stands in for sys.stdout, and
+        # some versions of it (Debian 12's, on the stick) say it is no terminal
+        shown_on_terminal = sys.stdout.isatty()
         view = BenchScreen(lang=language)
     else:
-        view = PlainView(sys.stderr if as_json else sys.stdout, lang=language)
+        stream = sys.stderr if as_json else sys.stdout
+        view = PlainView(stream, lang=language)
+        shown_on_terminal = stream.isatty()
+    # The erasure is confirmed on the terminal: keys from stdin, the list of drives and
+    # the countdown where the technician sees them. Without both, "type" and "countdown"
+    # erase nothing (a countdown nobody sees is no decision).
+    keyboard = Keyboard.on_stdin() if shown_on_terminal else None
 
     def terminate(signum: int, frame: FrameType | None) -> None:
         # SIGTERM (shutdown, systemd stop) takes the same path as Ctrl-C: the erasure
@@ -96,7 +110,7 @@ def run(
             unattended=unattended,
             maintenance_ticket=maintenance.strip() if maintenance else None,
             assume_yes=assume_yes,
-            confirm_erase=None if unattended else _confirmer(view, language),
+            keyboard=keyboard,
         )
     except OSError as exc:
         raise WeeeError(f"the run journal cannot be written: {exc}") from None
@@ -107,23 +121,3 @@ def run(
         click.echo(json.dumps(summary(outcome), indent=2, ensure_ascii=False))
     if outcome.verdict.exit_code != EXIT_OK:
         sys.exit(outcome.verdict.exit_code)
-
-
-def _confirmer(view: RunView, lang: Lang) -> Callable[[list[str]], bool] | None:
-    """Ask the technician to type ERASE before every internal drive is erased."""
-    from checks.i18n import t
-
-    if not sys.stdin.isatty():
-        return None
-
-    def confirm(drives: list[str]) -> bool:
-        with view.suspended():
-            click.echo(t("run.erase.confirm_title", lang))
-            for line in drives:
-                click.echo(f"  {line}")
-            answer = click.prompt(
-                t("run.erase.confirm_prompt", lang), default="", show_default=False
-            )
-        return bool(answer.strip() == "ERASE")
-
-    return confirm

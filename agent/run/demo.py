@@ -150,7 +150,6 @@ def run_demo(
                 view=view,
                 lang=lang,
                 unattended=unattended,
-                demo_drives=(device,),
             )
             stored = None
             record_id = outcome.verdict.record_id
@@ -175,11 +174,15 @@ def _demo_profile(
     profile = load_profile(None)  # the project's defaults
     return replace(
         profile,
-        # the only drive this run may touch: the demo's own loop device, named explicitly
-        erase=replace(profile.erase, drives=(device,)),
+        # the only drive this run may touch: the demo's own loop device, named explicitly;
+        # a disposable disk the demo made itself: erased without asking
+        erase=replace(profile.erase, drives=(device,), confirm="none"),
         image=replace(profile.image, source=str(image), target=device),
         server=ServerSection(url=server.url, token=token),
         paths=PathsSection(data_dir=str(data_dir)),
-        run=replace(profile.run, parts="refurbish") if refurbish else profile.run,
+        # the disposable disk stands for the laptop's storage in the record (marked so)
+        run=replace(
+            profile.run, demonstration=True, parts="refurbish" if refurbish else profile.run.parts
+        ),
         source="<weee demo: built-in defaults + the disposable disk and local server>",
     )

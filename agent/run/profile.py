@@ -22,6 +22,7 @@ DEFAULT_PROFILE = "default-profile.toml"
 STEPS = ("probe", "checks", "guided", "erase", "image", "record", "spool", "sync", "label")
 # Without these a record cannot exist: a profile may not leave them out.
 REQUIRED_STEPS = ("probe", "checks", "record", "spool")
+MAX_COUNTDOWN_S = 600
 
 
 class ProfileError(UsageError):
@@ -49,6 +50,10 @@ class RunSection:
     lang: str = ""
     unattended: bool = False
     parts: str = "recycle"
+    # a demonstration (weee demo, tests): the drives named in erase.drives, disposable
+    # disks, stand for the laptop's storage in the record, which says so; this machine's
+    # own drives are named as left out, never as erased
+    demonstration: bool = False
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,13 @@ class EraseSection:
     passes: int = 1
     verify: str = "full"
     restore_dco: bool = False
+    # how the erasure is confirmed (agent.run.confirm): "type" (the technician types
+    # ERASE), "countdown" (countdown_s seconds that any key stops) or "none" (the
+    # programme's explicit choice for a dedicated erasure bench)
+    confirm: str = "countdown"
+    countdown_s: int = 30
+    # drives named in ``drives`` may be USB drives or removable media only if true
+    allow_usb: bool = False
 
 
 @dataclass(frozen=True)
@@ -135,6 +147,7 @@ CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("erase", "method"): ("auto", "firmware", "overwrite"),
     ("erase", "pattern"): ("random", "zero"),
     ("erase", "verify"): ("full", "sample"),
+    ("erase", "confirm"): ("type", "countdown", "none"),
 }
 
 
@@ -219,10 +232,20 @@ def _check(profile: Profile, source: str) -> None:
         raise ProfileError(source, f"run.steps: keep the order {', '.join(STEPS)}")
     if profile.erase.passes < 1 or profile.erase.passes > 7:
         raise ProfileError(source, "erase.passes must be between 1 and 7")
+    if not 1 <= profile.erase.countdown_s <= MAX_COUNTDOWN_S:
+        raise ProfileError(
+            source,
+            f"erase.countdown_s = {profile.erase.countdown_s}: expected 1 to {MAX_COUNTDOWN_S}"
+            ' seconds (no wait at all: confirm = "none")',
+        )
     if "image" in steps and "erase" not in steps:
         # writing an image over a drive that was never erased would certify nothing and
         # leave the donor's data in the unwritten blocks
         raise ProfileError(source, "run.steps: 'image' needs 'erase' before it")
+    if profile.run.demonstration and not profile.erase.drives:
+        raise ProfileError(
+            source, "run.demonstration needs erase.drives: the disposable disks it erases"
+        )
     for drive in profile.erase.drives:
         if not drive.startswith("/dev/"):
             raise ProfileError(source, f"erase.drives: {drive!r} is not a /dev/ path")

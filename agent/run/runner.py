@@ -25,6 +25,7 @@ from agent.wipe.report import now_iso
 from checks.i18n import Lang
 
 if TYPE_CHECKING:
+    from agent.run.confirm import Keyboard
     from checks.source import Source
     from inventory.sync import Transport
 
@@ -65,13 +66,15 @@ def run_bench(
     sync_attempts: int = 3,
     step_functions: Mapping[str, StepFunction] | None = None,
     assume_yes: bool = False,
-    confirm_erase: Callable[[list[str]], bool] | None = None,
-    demo_drives: tuple[str, ...] = (),
+    keyboard: Keyboard | None = None,
 ) -> RunOutcome:
     """Run (or resume) the bench run; returns the verdict. Never raises for a failing
     laptop: a failed erasure is a verdict, not an exception.
 
-    ``step_functions`` replaces the step adapters (tests pass fakes in)."""
+    ``keyboard``: the technician's terminal, where the erasure is confirmed as the
+    profile's ``erase.confirm`` says (None: no terminal, so only ``none`` or
+    ``assume_yes`` erase). ``step_functions`` replaces the step adapters (tests pass
+    fakes in)."""
     functions = {**steps_module.STEP_FUNCTIONS, **(step_functions or {})}
     mode = "maintenance" if maintenance_ticket is not None else "refurbishment"
     steps = list(profile.run.steps)
@@ -90,8 +93,7 @@ def run_bench(
         transport_factory=transport_factory,
         sync_attempts=sync_attempts,
         assume_yes=assume_yes,
-        confirm_erase=confirm_erase,
-        demo_drives=demo_drives,
+        keyboard=keyboard,
     )
     journal = RunJournal(ctx.state_dir)
     journal.ensure_writable()

@@ -25,6 +25,7 @@ from agent.run.view import RunView
 from checks.i18n import MESSAGES, Lang, Msg, msg, t
 
 if TYPE_CHECKING:
+    from agent.run.confirm import Confirmation, EraseRequest, Keyboard
     from checks.health import CheckOutcome
     from checks.probe.model import HardwareReport
     from checks.source import Source
@@ -57,14 +58,10 @@ class RunContext:
     stop: threading.Event = field(default_factory=threading.Event)
     sync_attempts: int = 3
     run_id: str = ""
-    # Erasing every internal drive found needs a yes: --yes (the bench stick passes it),
-    # drives named in the profile, or the technician's typed answer to ``confirm_erase``.
+    # Erasing needs a decision (agent.run.confirm): the profile's erase.confirm answered
+    # on ``keyboard`` (None: no terminal), or --yes typed by a human on the command line.
     assume_yes: bool = False
-    confirm_erase: Callable[[list[str]], bool] | None = None
-    # ``weee demo``: the drives that play the laptop's storage (its disposable loop
-    # device). The record then describes them, never this machine's real disks, which
-    # the demo does not erase and so must not appear erased or certified.
-    demo_drives: tuple[str, ...] = ()
+    keyboard: Keyboard | None = None
     # filled in as the steps run (or restored from the journal)
     source: Source | None = None
     report: HardwareReport | None = None
@@ -141,8 +138,10 @@ def probe(ctx: RunContext) -> StepOutput:
     ctx.source = ctx.source_factory()
     ctx.report = build_report(ctx.source)
     ctx.hardware = ctx.report.to_dict()
-    if ctx.demo_drives:
-        _demo_storage(ctx.hardware, ctx.demo_drives)
+    if ctx.profile.run.demonstration:
+        # the disposable disks stand for the laptop's storage; this machine's own
+        # drives, never erased, must not appear as the laptop's
+        _demo_storage(ctx.hardware, ctx.profile.erase.drives)
     facts = identity_facts(ctx.hardware, ctx.lang)
     ctx.view.identity(facts)
     model = " ".join(str(facts[k]) for k in ("manufacturer", "model") if facts.get(k))
@@ -485,7 +484,13 @@ def erase(ctx: RunContext) -> StepOutput:
     explicit = bool(profile.erase.drives)
     # one lsblk + sysfs read for both the plan and the boot-stick exclusion
     facts = read_facts()
-    targets = plan_targets(list(profile.erase.drives) or None, options, facts=facts)
+    # named drives may be USB drives or removable media only if the profile allows it
+    targets = plan_targets(
+        list(profile.erase.drives) or None,
+        options,
+        facts=facts,
+        explicit=explicit and profile.erase.allow_usb,
+    )
     boot = boot_disks(facts)
     chosen = []
     ctx.excluded = []
@@ -507,15 +512,20 @@ def erase(ctx: RunContext) -> StepOutput:
             ctx.say("run.erase.target", device=target.path, what=what, gb=size, method=method)
         )
     allowed = [t for t in chosen if t.allowed]
-    if allowed and not explicit and not ctx.assume_yes:
-        confirmed = ctx.confirm_erase is not None and ctx.confirm_erase(described)
-        if not confirmed:
+    confirmation = None
+    if allowed:
+        confirmation = confirm_erasure(ctx, _erase_request(ctx, targets, allowed))
+        if not confirmation.confirmed:
+            from agent.run.view import why_not_confirmed
+
             data = {
                 "erasures": [],
                 "excluded": ctx.excluded,
                 "interrupted": ctx.interrupted_erasures,
+                "confirmation": confirmation.to_dict(),
             }
-            return StepOutput("failed", ctx.say("run.erase.not_confirmed"), data)
+            why = why_not_confirmed(confirmation, ctx.lang)
+            return StepOutput("failed", ctx.say("run.erase.not_confirmed", why=why), data)
     for line in described:
         ctx.view.message(ctx.say("run.erase.erasing", target=line))
     reports = erase_drives(
@@ -527,6 +537,8 @@ def erase(ctx: RunContext) -> StepOutput:
         "excluded": ctx.excluded,
         "interrupted": ctx.interrupted_erasures,
     }
+    if confirmation is not None:
+        data["confirmation"] = confirmation.to_dict()
     if not ctx.erasures:
         return StepOutput("failed", ctx.say("run.erase.none"), data)
     summary = ", ".join(
@@ -535,6 +547,48 @@ def erase(ctx: RunContext) -> StepOutput:
     )
     ok = all(e["status"] == "certified" for e in ctx.erasures)
     return StepOutput("done" if ok else "failed", summary, data)
+
+
+def _erase_request(ctx: RunContext, targets: list[Any], allowed: list[Any]) -> EraseRequest:
+    """What the confirmation screen lists: the drives to erase, and the others, why."""
+    from agent.run.confirm import EraseDrive, EraseRequest, LeftOut
+
+    drives = tuple(
+        EraseDrive(
+            device=t.path,
+            model=t.disk.model if t.disk else None,
+            serial=t.disk.serial if t.disk else None,
+            size_bytes=t.disk.size_bytes if t.disk else None,
+            method=t.plan.first if t.plan is not None else "?",
+        )
+        for t in allowed
+    )
+    excluded = {e["device"]: e["reason"] for e in ctx.excluded}
+    left_out = tuple(
+        LeftOut(
+            device=t.path,
+            model=t.disk.model if t.disk else None,
+            serial=t.disk.serial if t.disk else None,
+            reason=excluded.get(t.path) or "; ".join(t.assessment.refusals),
+        )
+        for t in targets
+        if t not in allowed
+    )
+    erase = ctx.profile.erase
+    return EraseRequest(erase.confirm, erase.countdown_s, drives, left_out)
+
+
+def confirm_erasure(ctx: RunContext, request: EraseRequest) -> Confirmation:
+    """The profile's erase.confirm (or the command line's --yes) decides; the screen or
+    the log says when nobody was asked."""
+    from agent.run.confirm import asker, decide
+    from agent.run.view import confirmation_words
+
+    ask = asker(ctx.view, ctx.keyboard) if ctx.keyboard is not None else None
+    confirmation = decide(request, assume_yes=ctx.assume_yes, ask=ask)
+    if confirmation.by in ("profile", "command-line"):
+        ctx.view.message(confirmation_words(confirmation, ctx.lang), level="warning")
+    return confirmation
 
 
 def _erasure_word(status: str) -> Msg | str:

@@ -11,13 +11,17 @@ technician's display. Both take the same events, so a test can drive either.
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from checks.i18n import MESSAGES, Lang, t
+
+if TYPE_CHECKING:
+    from agent.run.confirm import Confirmation, EraseDrive, LeftOut, Prompt
 
 
 def step_name(step: str, lang: Lang) -> str:
@@ -42,6 +46,58 @@ def format_eta(seconds: float | None) -> str:
     if s >= 3600:
         return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
     return f"{s // 60}:{s % 60:02d}"
+
+
+def size_words(size_bytes: int | None, lang: Lang) -> str:
+    if size_bytes is None:
+        return "?"
+    size = f"{size_bytes / 1e9:.1f}"
+    return size.replace(".", ",") if lang == "fr" else size
+
+
+def drive_line(drive: EraseDrive, lang: Lang) -> str:
+    """One drive of the confirmation screen: device, model, size, serial, method."""
+    return t(
+        "run.confirm.drive",
+        lang,
+        device=drive.device,
+        model=drive.model or "?",
+        gb=size_words(drive.size_bytes, lang),
+        serial=drive.serial or "?",
+        method=drive.method,
+    )
+
+
+def left_out_line(drive: LeftOut, lang: Lang) -> str:
+    what = " ".join(x for x in (drive.model, drive.serial) if x)
+    return t(
+        "run.confirm.left_out",
+        lang,
+        device=drive.device,
+        what=f"({what})" if what else "",
+        reason=drive.reason,
+    ).replace("  ", " ")
+
+
+def confirmation_words(outcome: Confirmation, lang: Lang) -> str:
+    """What became of the confirmation, in a sentence."""
+    if outcome.by == "profile":
+        return t("run.confirm.none", lang)
+    if outcome.by == "command-line":
+        return t("run.confirm.yes", lang)
+    if outcome.confirmed:
+        return t(f"run.confirm.go.{outcome.by}", lang)
+    return t("run.confirm.stopped", lang)
+
+
+def why_not_confirmed(outcome: Confirmation, lang: Lang) -> str:
+    return t(
+        f"run.confirm.why.{outcome.by}",
+        lang,
+        typed=outcome.typed or "",
+        left=outcome.left_s if outcome.left_s is not None else "?",
+        mode=outcome.mode,
+    )
 
 
 @dataclass
@@ -86,6 +142,10 @@ class RunView:
 
     def verdict(self, verdict: Verdict) -> None: ...
 
+    def erase_prompt(self, prompt: Prompt) -> None:
+        """The erasure's confirmation screen (agent.run.confirm): shown, updated on each
+        key or second, and with its outcome once decided."""
+
     @contextlib.contextmanager
     def suspended(self) -> Iterator[None]:
         """The guided checks own the terminal meanwhile."""
@@ -104,6 +164,7 @@ class PlainView(RunView):
         self.lang = lang
         self.interval_s = interval_s
         self._last_progress: dict[str, float] = {}
+        self._prompt: Prompt | None = None
 
     def _say(self, text: str) -> None:
         self.stream.write(f"weee-run: {text}\n")
@@ -162,6 +223,42 @@ class PlainView(RunView):
         elif level != "info":
             text = f"{level.upper()}: {text}"
         self._say(text)
+
+    def erase_prompt(self, prompt: Prompt) -> None:
+        shown = self._prompt
+        self._prompt = prompt
+        first = shown is None or shown.request is not prompt.request
+        if first:
+            self._say(self._t("run.erase.confirm_title"))
+            for drive in prompt.request.drives:
+                self._say(f"  {drive_line(drive, self.lang)}")
+            if prompt.request.left_out:
+                self._say(self._t("run.confirm.left_out_title"))
+                for other in prompt.request.left_out:
+                    self._say(f"  {left_out_line(other, self.lang)}")
+            if prompt.request.mode == "type" and prompt.outcome is None:
+                # the answer is echoed on this line as it is typed
+                self.stream.write(f"weee-run: {self._t('run.erase.confirm_prompt')}: ")
+                self.stream.flush()
+        if prompt.outcome is not None:
+            if prompt.request.mode == "type":
+                self.stream.write("\n")
+            self._say(confirmation_words(prompt.outcome, self.lang))
+            self._prompt = None
+            return
+        if prompt.request.mode == "type":
+            before = "" if first or shown is None else shown.typed
+            if prompt.typed.startswith(before):
+                self.stream.write(prompt.typed[len(before) :])
+            else:  # rubbed out: back over the difference
+                common = os.path.commonprefix([before, prompt.typed])
+                gone = len(before) - len(common)
+                self.stream.write("\b \b" * gone + prompt.typed[len(common) :])
+            self.stream.flush()
+        elif prompt.left_s is not None:
+            left = prompt.left_s
+            if first or left <= 10 or left % 10 == 0:
+                self._say(self._t("run.confirm.countdown", left=left))
 
     def verdict(self, verdict: Verdict) -> None:
         words = verdict_word(verdict.verdict, self.lang)

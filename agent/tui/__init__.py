@@ -22,7 +22,18 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from agent.run.view import RunView, Verdict, format_eta, status_word, step_name, verdict_word
+from agent.run.confirm import Prompt
+from agent.run.view import (
+    RunView,
+    Verdict,
+    confirmation_words,
+    format_eta,
+    left_out_line,
+    size_words,
+    status_word,
+    step_name,
+    verdict_word,
+)
 from agent.tui.bigtext import big_lines
 from checks.i18n import Lang, t
 
@@ -90,6 +101,7 @@ class BenchScreen(RunView):
         self.facts: dict[str, Any] = {}
         self.messages: deque[tuple[str, str]] = deque(maxlen=5)
         self.final: Verdict | None = None
+        self.prompt: Prompt | None = None
         self._lock = threading.Lock()  # the erasure reports progress from its threads
         self.live = Live(
             console=self.console,
@@ -139,6 +151,16 @@ class BenchScreen(RunView):
             self.final = verdict
         self.live.refresh()
 
+    def erase_prompt(self, prompt: Prompt) -> None:
+        with self._lock:
+            if prompt.outcome is None:
+                self.prompt = prompt
+            else:
+                self.prompt = None
+                level = "info" if prompt.outcome.confirmed else "warning"
+                self.messages.append((level, confirmation_words(prompt.outcome, self.lang)))
+        self.live.refresh()
+
     @contextlib.contextmanager
     def suspended(self) -> Iterator[None]:
         # Live leaves its alternate screen: the guided checks draw on the normal one and
@@ -166,6 +188,8 @@ class BenchScreen(RunView):
     def render(self) -> RenderableType:
         with self._lock:
             parts: list[RenderableType] = [self._identity_panel()]
+            if self.prompt is not None:
+                parts.append(self._prompt_panel(self.prompt))
             if self.final is not None:
                 parts.append(self._verdict_panel(self.final))
             parts.append(self._steps_table())
@@ -218,6 +242,49 @@ class BenchScreen(RunView):
                 Text(text, style="dim" if status != "running" else ""),
             )
         return table
+
+    def _prompt_panel(self, prompt: Prompt) -> Panel:
+        """The erasure's confirmation: every drive to erase, what is left out and why,
+        then the question (type ERASE) or the countdown in block digits."""
+        lang = self.lang
+        request = prompt.request
+        drives = Table(box=None, padding=(0, 2), show_header=False)
+        for _ in range(5):
+            drives.add_column()
+        for d in request.drives:
+            unit = "Go" if lang == "fr" else "GB"
+            drives.add_row(
+                Text(d.device, style="bold"),
+                d.model or "?",
+                f"{size_words(d.size_bytes, lang)} {unit}",
+                d.serial or "?",
+                Text(d.method, style="dim"),
+            )
+        lines: list[RenderableType] = [drives]
+        if request.left_out:
+            lines.append(Text(t("run.confirm.left_out_title", lang), style="bold"))
+            for left in request.left_out:
+                lines.append(Text(f"  {left_out_line(left, lang)}", style="dim"))
+        lines.append(Text(""))
+        if request.mode == "type":
+            lines.append(Text(t("run.erase.confirm_prompt", lang), style="bold yellow"))
+            lines.append(Text(f"> {prompt.typed}█", style="bold"))
+        elif prompt.left_s is not None:
+            for row in big_lines(str(prompt.left_s)):
+                lines.append(Text(row, style="bold red", justify="center"))
+            lines.append(
+                Text(
+                    t("run.confirm.countdown", lang, left=prompt.left_s),
+                    style="bold yellow",
+                    justify="center",
+                )
+            )
+        return Panel(
+            Group(*lines),
+            title=Text(t("run.erase.confirm_title", lang), style="bold white on red3"),
+            title_align="left",
+            border_style="red3",
+        )
 
     def _messages(self) -> Panel:
         styles = {"warning": "yellow", "error": "bold red", "info": ""}

@@ -118,10 +118,12 @@ def plan_targets(
     *,
     facts: SystemFacts | None = None,
     drive_facts: dict[str, DriveFacts] | None = None,
+    explicit: bool | None = None,
 ) -> list[Target]:
-    """What would be erased, and how. Opens no device for writing."""
+    """What would be erased, and how. Opens no device for writing. ``explicit``: whether
+    USB drives and removable media may be erased (default: when ``paths`` names them)."""
     facts = facts if facts is not None else read_facts()
-    explicit = bool(paths)
+    explicit = bool(paths) if explicit is None else explicit
     if paths:
         chosen = list(paths)
     else:
