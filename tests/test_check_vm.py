@@ -10,11 +10,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from vm.harness import THINKPAD_X1_CARBON_5, Drive, boot_vm, guest_or_skip, make_disk
+from vm.harness import (
+    ROOT_SERIAL,
+    THINKPAD_X1_CARBON_5,
+    Drive,
+    boot_vm,
+    guest_or_skip,
+    make_disk,
+)
 
 pytestmark = [pytest.mark.vm, pytest.mark.slow]
 
-SCRIPT = """
+SCRIPT = f"""
+for serial in TESTSATA01 TESTUSB01 {ROOT_SERIAL}; do
+  echo "$serial $(disk_by_serial $serial)" >> /out/names.txt
+done
 weee check --unattended --json --lang en --only storage,memory,cpu.model,usb \
     > /out/check.json 2> /out/check.err
 echo "check exit $?"
@@ -48,6 +58,9 @@ def checked(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     out = Path(share) / "check.json"
     assert out.exists(), result.summary() + (Path(share) / "check.err").read_text()
     doc: dict[str, Any] = json.loads(out.read_text())
+    # the kernel names of the sd* disks, by serial (their order is the probing order)
+    lines = (Path(share) / "names.txt").read_text().splitlines()
+    doc["names"] = {serial: path.removeprefix("/dev/") for serial, path in map(str.split, lines)}
     return doc
 
 
@@ -56,7 +69,7 @@ def by_id(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def test_sata_self_test_runs_for_real(checked: dict[str, Any]) -> None:
-    test = by_id(checked)["storage.self_test.sda"]
+    test = by_id(checked)[f"storage.self_test.{checked['names']['TESTSATA01']}"]
     assert test["status"] == "pass", test
     assert test["evidence"]["result"] == "Completed without error"
     assert test["evidence"]["start_exit_status"] == 0
@@ -70,16 +83,14 @@ def test_nvme_critical_warning_fails_and_blocks(checked: dict[str, Any]) -> None
     assert any("replace the drive" in r for r in checked["grade"]["repairs"])
 
 
-def test_usb_stick_is_external_and_not_self_tested(checked: dict[str, Any]) -> None:
+@pytest.mark.parametrize("serial", ["TESTUSB01", ROOT_SERIAL])  # a stick; the boot stick
+def test_usb_stick_is_external_and_not_self_tested(checked: dict[str, Any], serial: str) -> None:
     checks = by_id(checked)
-    usb = next(
-        c
-        for c in checks.values()
-        if c["id"].startswith("storage.smart.sd") and c["id"] != "storage.smart.sda"
-    )
+    name = checked["names"][serial]
+    usb = checks[f"storage.smart.{name}"]
+    assert usb["target"] == name
     assert usb["component"] == "external-storage"
     assert usb["status"] == "warn" and usb["message_id"] == "storage.no_smart"
-    name = usb["target"]
     assert checks[f"storage.self_test.{name}"]["status"] == "skip"
 
 

@@ -5,7 +5,8 @@ One boot for the module. The guest runs weee from Debian's python3-* packages (o
 requests/urllib3/zstandard than the host's venv) against emulated drives: an NVMe drive
 bigger than the image (GPT repair, --grow-fs with resize2fs on a real block device,
 asset ID via debugfs), a SATA SSD wrapped in blkdebug so a write fails with EIO, and
-its own root disk ``/dev/vda`` (the running system: refused, tried for real only here).
+its own root disk, the USB stick it booted from (the running system: refused, tried for
+real only here).
 The image is the ext4-only test image (the guest has no mtools for a FAT ESP).
 """
 
@@ -18,6 +19,7 @@ from typing import Any
 import pytest
 from test_image_support import build_images, must
 from vm.harness import (
+    ROOT_SERIAL,
     BlkdebugRule,
     Drive,
     VMResult,
@@ -34,14 +36,14 @@ pytestmark = [pytest.mark.vm, pytest.mark.slow]
 BAD_SECTOR = 4096  # inside the root partition, which starts at sector 2048
 
 SCRIPT = """
-disk() { lsblk -dnpo PATH,SERIAL | awk -v s="$1" '$2==s {print $1}'; }
-SATA=$(disk TESTSATA01)
+SATA=$(disk_by_serial TESTSATA01); ROOT=$(root_disk)
+lsblk -dno SERIAL,TRAN "$ROOT" > /out/root-disk.txt
 run() {
   name=$1; shift
   weee image "$@" --json > /out/$name.json 2> /out/$name.err
   echo $? > /out/$name.rc
 }
-run root /out/img/os.img.zst /dev/vda --yes
+run root /out/img/os.img.zst "$ROOT" --yes
 run nvme /out/img/os.img.zst /dev/nvme0n1 --yes --grow-fs --asset-id VM-0001
 run sata /out/img/os.img.zst "$SATA" --yes --no-bmap
 echo image-vm-done
@@ -89,6 +91,8 @@ def output(vm: tuple[VMResult, dict[str, Path]], name: str) -> tuple[int, Any, s
 
 
 def test_the_guests_own_root_disk_is_refused(vm: tuple[VMResult, dict[str, Path]]) -> None:
+    # the disk mounted at / is the USB stick the guest booted from
+    assert (vm[0].share_dir / "root-disk.txt").read_text().split() == [ROOT_SERIAL, "usb"]
     rc, result, err = output(vm, "root")
     assert rc == 3, err
     assert result["status"] == "failed"

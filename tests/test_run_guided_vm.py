@@ -11,12 +11,14 @@ policy computes from them. One boot for the module (about 2 min under emulation)
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
 from vm.bench import MARKER
 from vm.harness import (
     REPO,
+    ROOT_SERIAL,
     THINKPAD_X1_CARBON_5,
     Drive,
     boot_vm,
@@ -75,9 +77,10 @@ read_until(fd, seen)
 _, status = os.waitpid(pid, 0)
 marker = open("/out/marker.bin", "rb").read()
 first_mib = {}
-for dev in ("/dev/nvme0n1", "/dev/sda"):
-    with open(dev, "rb") as f:
-        first_mib[dev] = f.read(1 << 20).count(marker)
+for drive in ("nvme", "sata"):
+    # the drives by serial (sh found them: the SATA drive's sdX follows the boot stick's)
+    with open(os.environ[drive.upper()], "rb") as f:
+        first_mib[drive] = f.read(1 << 20).count(marker)
 json.dump({"status": os.waitstatus_to_exitcode(status), "markers": first_mib,
            "screen": seen.decode("utf-8", "replace")}, open("/out/refused.json", "w"))
 
@@ -160,7 +163,8 @@ fcntl.ioctl(pad, UI_DEV_DESTROY)
 
 SCRIPT = """
 modprobe -a uinput evdev
-python3 /out/technician.py
+root_disk > /out/root-disk.txt
+NVME=$(disk_by_serial WEEENVME0001) SATA=$(disk_by_serial WEEESATA0001) python3 /out/technician.py
 """
 
 
@@ -226,6 +230,7 @@ def attended(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "rows": rows,
         "markers": {d: count_marker(root / f"{d}.img", MARKER) for d in ("nvme", "sata")},
         "refused": json.loads((share / "refused.json").read_text()),
+        "root_disk": (share / "root-disk.txt").read_text().strip(),
         "refused_run": json.loads(
             next((share / "data-refused" / "state" / "run" / "runs").iterdir())
             .joinpath("run.json")
@@ -290,12 +295,15 @@ def test_the_grade_is_computed_with_the_answers(attended: dict[str, Any]) -> Non
 def test_the_erasure_went_ahead_once_the_technician_typed_erase(
     attended: dict[str, Any],
 ) -> None:
-    # the confirmation listed the laptop's two drives, and not the guest's own root disk
+    # the confirmation listed the laptop's two drives, and not the USB stick the guest
+    # booted from
     screen = attended["screen"]
     # (what it leaves out, the guest's own root disk, comes after "Not erased:")
     listed = screen[screen.index("is about to ERASE") : screen.index("Not erased:")]
     assert "WEEENVME0001" in listed and "WEEESATA0001" in listed
-    assert "/dev/vda" not in listed
+    assert attended["root_disk"].startswith("/dev/sd"), attended["root_disk"]
+    assert ROOT_SERIAL not in listed
+    assert not re.search(re.escape(attended["root_disk"]) + r"\b", listed), listed
     record = verify_signed(attended["signed"]).record
     erasures = {e["media"]["serial"]: e for e in record["erasures"]}
     assert sorted(erasures) == ["WEEENVME0001", "WEEESATA0001"]
@@ -310,4 +318,4 @@ def test_without_erase_typed_nothing_is_erased(attended: dict[str, Any]) -> None
     erase = attended["refused_run"]["steps"]["erase"]
     assert erase["status"] == "failed"
     # the marker at the start of each drive was still there after that run
-    assert refused["markers"] == {"/dev/nvme0n1": 1, "/dev/sda": 1}
+    assert refused["markers"] == {"nvme": 1, "sata": 1}

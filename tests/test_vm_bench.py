@@ -10,7 +10,13 @@ from pathlib import Path
 
 import pytest
 from vm.bench import IMAGE_BYTES, MARKER, RUN_SCRIPT, VMBench, make_bench
-from vm.harness import BlkdebugRule, count_marker, guest_or_skip, write_blkdebug_config
+from vm.harness import (
+    ROOT_SERIAL,
+    BlkdebugRule,
+    count_marker,
+    guest_or_skip,
+    write_blkdebug_config,
+)
 
 pytestmark = [pytest.mark.vm, pytest.mark.slow]
 
@@ -48,6 +54,12 @@ def test_it_erases_images_certifies_and_registers_the_laptop(vm_bench: VMBench) 
         assert set(erasures) == {"WEEENVME0001", "WEEESATA0001"}
         assert all(e["status"] == "certified" for e in erasures.values())
         assert erasures["WEEESATA0001"]["sanitization"]["method"] == "overwrite"
+        # the stick the laptop booted from is in its hardware report, as a USB removable
+        # drive: not one of the laptop's, never erased, and the laptop is still certified
+        storage = {d["serial"]: d for d in record["hardware"]["storage"]}
+        assert set(storage) == {"WEEENVME0001", "WEEESATA0001", ROOT_SERIAL}
+        assert storage[ROOT_SERIAL]["transport"] == "usb"
+        assert storage[ROOT_SERIAL]["removable"] is True
         assert record["image"]["status"] == "verified"
         assert record["donor"] == {"name": "Ville de Test", "batch": "2026-11"}
 
@@ -114,7 +126,9 @@ def test_an_io_error_fails_that_drive_only_and_the_laptop_is_not_certified(
         assert count_marker(vm_bench.nvme, MARKER) == 0
         assert record["image"]["status"] == "verified"  # on the NVMe drive, which is clean
         assert record["certified"] is False
-        assert any("/dev/sda" in reason for reason in verdict["reasons"])
+        sata = vm_bench.device("WEEESATA0001")
+        assert sata.startswith("/dev/sd"), sata
+        assert any(sata in reason for reason in verdict["reasons"])
         # the failure is on record in the programme database too, never lost
         assert server.get_record(record["record_id"], vm_bench.token).status_code == 200
         label = Path(str(verdict["label_path"]).replace("/out", str(vm_bench.share), 1))
@@ -125,15 +139,16 @@ def test_an_io_error_fails_that_drive_only_and_the_laptop_is_not_certified(
 # (a watcher in the guest says so on the console), not a fixed time after the run
 # announced the erasure: an emulated guest on a loaded host may not have opened the
 # journal by then. Seven passes on the cut boot keep the erasure going long after that.
-PLUG_ONCE_SDA_PASS_STARTED = r"""
-sda_pass_started() {
+PLUG_ONCE_SATA_PASS_STARTED = r"""
+SATA=$(disk_by_serial WEEESATA0001)
+sata_pass_started() {
   for f in /out/data/state/wipe-journal/active/*.json; do
-    [ -e "$f" ] && grep -q '"device": "/dev/sda"' "$f" && ! grep -q '"passes": \[\]' "$f" \
+    [ -e "$f" ] && grep -q "\"device\": \"$SATA\"" "$f" && ! grep -q '"passes": \[\]' "$f" \
       && return 0
   done
   return 1
 }
-( until sda_pass_started; do sleep 0.2; done; echo WEEE-PULL-THE-PLUG ) &
+( until sata_pass_started; do sleep 0.2; done; echo WEEE-PULL-THE-PLUG ) &
 """
 
 
@@ -143,7 +158,7 @@ def test_a_power_cut_mid_erasure_is_reported_incomplete_then_resumed_and_certifi
     with vm_bench.server() as server:
         vm_bench.write_profile(extra="[erase]\npasses = 7\n")
         cut = vm_bench.boot(
-            PLUG_ONCE_SDA_PASS_STARTED + RUN_SCRIPT,
+            PLUG_ONCE_SATA_PASS_STARTED + RUN_SCRIPT,
             power_cut_on="WEEE-PULL-THE-PLUG",
             power_cut_delay=1.0,
         )
@@ -158,7 +173,8 @@ def test_a_power_cut_mid_erasure_is_reported_incomplete_then_resumed_and_certifi
             json.loads(p.read_text())["report"]["media"]["device"]
             for p in (state / "wipe-journal" / "active").glob("*.json")
         ]
-        assert "/dev/sda" in active
+        sata = vm_bench.device("WEEESATA0001")
+        assert sata in active
 
         vm_bench.write_profile()  # the resumed run erases with the usual one pass
         result = vm_bench.boot()
@@ -175,6 +191,6 @@ def test_a_power_cut_mid_erasure_is_reported_incomplete_then_resumed_and_certifi
         run_dir = vm_bench.data_dir / "state" / "run" / "runs" / summary["run_id"]
         erase = json.loads((run_dir / "erase.json").read_text())
         assert {e["status"] for e in erase["interrupted"]} == {"incomplete"}
-        assert "/dev/sda" in {e["media"]["device"] for e in erase["interrupted"]}
+        assert sata in {e["media"]["device"] for e in erase["interrupted"]}
         assert {e["status"] for e in erase["erasures"]} == {"certified"}
         assert server.get_record(verdict["record_id"], vm_bench.token).status_code == 200

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from vm.harness import (
+    ROOT_SERIAL,
     THINKPAD_X1_CARBON_5,
     Drive,
     VMResult,
@@ -27,7 +28,8 @@ MARKER = b"WEEE-SMOKE-MARKER-0123456789"
 SCRIPT = """
 cat /sys/class/dmi/id/sys_vendor /sys/class/dmi/id/product_name \
     /sys/class/dmi/id/product_version /sys/class/dmi/id/chassis_type > /out/dmi.txt
-lsblk --json --bytes --output NAME,SERIAL,SIZE,TRAN,ROTA,TYPE > /out/lsblk.json
+lsblk --json --bytes --output NAME,SERIAL,SIZE,TRAN,ROTA,RM,TYPE > /out/lsblk.json
+root_disk > /out/root-disk.txt
 weee probe --json > /out/probe.json 2> /out/probe.err
 echo "probe exit $?"
 # no --yes, no drives named in the profile, nobody to type ERASE: nothing may be erased
@@ -79,6 +81,22 @@ def test_it_presents_nvme_sata_and_usb_disks(smoke_boot: VMResult) -> None:
     assert by_serial["TESTSATA01"]["rota"] is False  # rotation_rate=1: an SSD
     assert by_serial["TESTUSB01"]["tran"] == "usb"
     assert by_serial["TESTNVME01"]["size"] == 64 << 20
+
+
+def test_it_booted_from_a_usb_stick(smoke_boot: VMResult) -> None:
+    # the disk mounted at / is the removable USB stick the harness attached, as the
+    # stick a bench laptop boots weee from
+    devices = json.loads((smoke_boot.share_dir / "lsblk.json").read_text())["blockdevices"]
+    root = (smoke_boot.share_dir / "root-disk.txt").read_text().strip()
+    [stick] = [d for d in devices if f"/dev/{d['name']}" == root]
+    assert (stick["serial"], stick["tran"], stick["rm"]) == (ROOT_SERIAL, "usb", True)
+    assert not any(d["name"].startswith("vd") for d in devices)  # no virtio disk left
+    # and weee's own probe says so: a USB, removable drive, not one of the laptop's
+    report = json.loads((smoke_boot.share_dir / "probe.json").read_text())
+    [disk] = [d for d in report["storage"] if d["path"] == root]
+    assert disk["serial"] == ROOT_SERIAL
+    assert disk["transport"] == "usb"
+    assert disk["removable"] is True
 
 
 def test_weee_probe_runs_in_the_guest(smoke_boot: VMResult) -> None:

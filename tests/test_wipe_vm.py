@@ -3,8 +3,9 @@
 One boot for the module. The guest has an emulated NVMe drive (QEMU 7.2 implements
 Format NVM with secure erase but not Sanitize: ``auto`` must discover that and fall
 back), a SATA SSD whose image is wrapped in blkdebug so that writing sector 4096 fails
-with EIO, and a USB stick. Its root disk ``/dev/vda`` is a throw-away snapshot, so the
-refusal of the running system's disk is tried for real there (never on the host).
+with EIO, and a USB stick. Its root disk is the USB stick it booted from, a throw-away
+snapshot, so the refusal of the running system's disk is tried for real there (never on
+the host).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 from test_wipe_engine import assert_dm_error_report
 from vm.harness import (
+    ROOT_SERIAL,
     BlkdebugRule,
     Drive,
     VMResult,
@@ -33,15 +35,15 @@ BAD_SECTOR = 4096
 
 SCRIPT = """
 J=/out/journal
-disk() { lsblk -dnpo PATH,SERIAL | awk -v s="$1" '$2==s {print $1}'; }
-SATA=$(disk TESTSATA01); USB=$(disk TESTUSB01)
-echo "$SATA $USB" > /out/names.txt
+SATA=$(disk_by_serial TESTSATA01); USB=$(disk_by_serial TESTUSB01); ROOT=$(root_disk)
+echo "$SATA $USB $ROOT" > /out/names.txt
+lsblk -dno SERIAL,TRAN,RM "$ROOT" > /out/root-disk.txt
 run() {
   name=$1; shift
   weee wipe "$@" --journal-dir $J --json > /out/$name.json 2> /out/$name.err
   echo $? > /out/$name.rc
 }
-run root /dev/vda --yes
+run root "$ROOT" --yes
 run plan /dev/nvme0n1 --dry-run
 run nvme /dev/nvme0n1 --method firmware --yes
 run sata "$SATA" --yes --verify full
@@ -99,6 +101,8 @@ def output(vm: tuple[VMResult, dict[str, Path]], name: str) -> tuple[int, Any, s
 
 
 def test_the_guests_own_root_disk_is_refused_for_real(vm: tuple[VMResult, dict[str, Path]]) -> None:
+    # the disk mounted at / is the USB stick the guest booted from
+    assert (vm[0].share_dir / "root-disk.txt").read_text().split() == [ROOT_SERIAL, "usb", "1"]
     rc, reports, err = output(vm, "root")
     assert rc == 3, err
     [report] = reports
@@ -146,11 +150,14 @@ def test_write_error_fails_the_erasure_with_its_lba(vm: tuple[VMResult, dict[str
 
 
 def test_usb_stick_only_when_named(vm: tuple[VMResult, dict[str, Path]]) -> None:
-    usb_path = (vm[0].share_dir / "names.txt").read_text().split()[1]
+    _sata, usb_path, root_path = (vm[0].share_dir / "names.txt").read_text().split()
     _rc, plan, err = output(vm, "usb-default")
     by_device = {t["device"]: t for t in plan["targets"]}
     assert by_device[usb_path]["allowed"] is False, err
     assert any("name it explicitly" in r for r in by_device[usb_path]["refusals"])
+    # the stick the guest booted from is in no default plan either, as the boot medium
+    assert by_device[root_path]["allowed"] is False, err
+    assert any("boot medium" in r for r in by_device[root_path]["refusals"])
     rc, reports, err = output(vm, "usb")
     assert rc == 0, err
     [report] = reports

@@ -37,6 +37,10 @@ DISK_BYTES = 128 << 20
 IMAGE_BYTES = 8 << 20
 POLICY = "/weee/tests/vm/laptop-policy.toml"
 
+# Every boot first notes each disk's kernel name by serial: the laptop's SATA drive is
+# /dev/sdX after the USB stick the guest booted from, whose sdX comes first.
+DEVICES_SCRIPT = "lsblk -dnpo PATH,SERIAL > /out/devices.txt\n"
+
 RUN_SCRIPT = """
 weee run --yes --profile /out/profile.toml --unattended --screen plain --json \
     > /out/summary.json
@@ -129,7 +133,7 @@ data_dir = "/out/data"
         kwargs.setdefault("drives", self.drives())
         kwargs.setdefault("timeout", 300)
         return boot_vm(
-            script,
+            DEVICES_SCRIPT + script,
             guest=self.guest,
             smbios=THINKPAD_X1_CARBON_5,
             share=self.share,
@@ -137,6 +141,14 @@ data_dir = "/out/data"
             source=REPO,
             **kwargs,
         )
+
+    def device(self, serial: str) -> str:
+        """The disk with this serial as the last boot named it (/dev/sdb, /dev/nvme0n1)."""
+        for line in (self.share / "devices.txt").read_text().splitlines():
+            path, _, found = line.partition(" ")
+            if found.strip() == serial:
+                return path
+        raise AssertionError(f"no disk with serial {serial} in the last boot")
 
     def summary(self) -> dict[str, Any]:
         doc: dict[str, Any] = json.loads((self.share / "summary.json").read_text())

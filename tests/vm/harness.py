@@ -8,8 +8,12 @@ for the block devices, runs ``/out/.vm/run.sh`` (the script given to :func:`boot
 with ``PYTHONPATH=/weee`` and ``weee`` on ``PATH``), writes its exit status to
 ``/out/.vm/exit_status`` and powers off. About 20 s per boot under software emulation.
 
-The root disk is opened with ``snapshot=on``: every boot starts from the same image, and
-the cached image is never modified. The VM is always killed when :func:`boot_vm`
+The guest boots from a USB stick, as a bench laptop boots weee: its root filesystem is a
+``usb-storage`` device (removable) on the laptop's xHCI controller, found by the kernel
+by its label (``root=LABEL=weee-vm-root``), so it is reported, and refused, as the
+boot medium and never as one of the laptop's internal drives. It is opened with
+``snapshot=on``: every boot starts from the same image, and the cached image is never
+modified. The VM is always killed when :func:`boot_vm`
 returns, whatever happened (timeout, exception, power-cut trigger).
 
 See tests/vm/README.md for how to use it in a test.
@@ -18,6 +22,7 @@ See tests/vm/README.md for how to use it in a test.
 from __future__ import annotations
 
 import functools
+import json
 import os
 import shutil
 import signal
@@ -39,6 +44,22 @@ QEMU = "qemu-system-x86_64"
 # Where the guest reaches the host through QEMU's user networking (slirp): QEMU's own
 # internal network inside the QEMU process, no real network involved.
 HOST_FROM_GUEST = "10.0.2.2"
+# The guest's root disk: the USB stick the laptop boots from (serial as lsblk shows it).
+ROOT_SERIAL = "WEEEVMROOT01"
+
+# Shell functions every script run by :func:`boot_vm` can call. /dev/sdX names depend on
+# the order the disks were probed in (the root stick, then the SATA drives, with other USB
+# drives in between): find a disk by what it is, never by its sdX name.
+GUEST_FUNCTIONS = r"""
+# disk_by_serial SERIAL: the whole disk with that serial number (/dev/sdb, /dev/nvme0n1)
+disk_by_serial() { lsblk -dnpo PATH,SERIAL | awk -v s="$1" '$2==s {print $1}'; }
+# root_disk: the whole disk that holds the running system's / (the USB stick booted from)
+root_disk() {
+  _src=$(findmnt -no SOURCE /) || return 1
+  _parent=$(lsblk -ndo PKNAME "$_src" 2>/dev/null)
+  echo "/dev/${_parent:-${_src#/dev/}}"
+}
+"""
 
 
 # --- the guest -----------------------------------------------------------------------
@@ -59,6 +80,15 @@ class Guest:
     @property
     def rootfs(self) -> Path:
         return self.directory / "rootfs.img"
+
+    @property
+    def root_label(self) -> str:
+        """The root filesystem's label, as scripts/build-vm-guest wrote it."""
+        manifest = json.loads((self.directory / "manifest.json").read_text())
+        label = manifest.get("root_label")
+        if not isinstance(label, str) or not label:
+            raise RuntimeError(f"{self.directory}/manifest.json names no root_label: rebuild")
+        return label
 
 
 def vm_unavailable_reason() -> str | None:
@@ -362,9 +392,17 @@ def qemu_command(
         # no_timer_check: under a loaded host the kernel's IO-APIC timer check can miss
         # its ticks in software emulation and panic at boot ("IO-APIC + timer doesn't
         # work"); a laptop's real timer is not what these tests examine.
-        "console=ttyS0 root=/dev/vda rw init=/bench/init panic=-1 quiet no_timer_check",
+        # root=LABEL=: the stick is sdX in whatever order the disks come (the initrd's
+        # udev resolves the label); usb_storage.delay_use=0: no 1 s wait before its scan.
+        f"console=ttyS0 root=LABEL={guest.root_label} rw init=/bench/init panic=-1 quiet"
+        " no_timer_check usb_storage.delay_use=0",
+        # The root disk: a USB stick on the laptop's xHCI controller, as on a bench.
+        "-device",
+        "qemu-xhci,id=xhci",
         "-drive",
-        f"file={guest.rootfs},format=raw,if=virtio,snapshot=on",
+        f"file={guest.rootfs},format=raw,if=none,id=root,snapshot=on",
+        "-device",
+        f"usb-storage,bus=xhci.0,drive=root,removable=on,serial={ROOT_SERIAL}",
         "-virtfs",
         f"local,path={share},mount_tag=out,security_model=none",
         "-virtfs",
@@ -372,8 +410,6 @@ def qemu_command(
     ]
     # The guest reaches the host at 10.0.2.2 through QEMU's user-mode network stack.
     argv += ["-nic", "user,model=virtio-net-pci"] if network else ["-nic", "none"]
-    if any(d.kind == "usb" for d in drives):
-        argv += ["-device", "qemu-xhci,id=xhci"]
     for index, drive in enumerate(drives):
         argv += _drive_args(index, drive)
     argv += smbios.qemu_args(share / ".vm" / "smbios-type3.bin")
@@ -406,7 +442,7 @@ def boot_vm(
     control = share / ".vm"
     control.mkdir(exist_ok=True)
     (control / "exit_status").unlink(missing_ok=True)
-    (control / "run.sh").write_text("set -u\n" + script)
+    (control / "run.sh").write_text("set -u\n" + GUEST_FUNCTIONS + script)
     console = control / "console.log"
     console.write_bytes(b"")
     argv = qemu_command(
