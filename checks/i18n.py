@@ -724,6 +724,10 @@ MESSAGES: dict[str, dict[Lang, str]] = {
     "run.verdict.maintenance": {"en": "MAINTENANCE DONE", "fr": "MAINTENANCE FAITE"},
     "run.verdict.failed": {"en": "NOT CERTIFIED", "fr": "NON CERTIFIÉ"},
     "run.verdict.interrupted": {"en": "INTERRUPTED", "fr": "INTERROMPU"},
+    "run.verdict.demonstration": {
+        "en": "DEMONSTRATION DONE (no certificate)",
+        "fr": "DÉMONSTRATION FAITE (sans certificat)",
+    },
     "run.screen.title": {
         "en": "weee · refurbishment bench",
         "fr": "weee · banc de reconditionnement",
@@ -793,6 +797,14 @@ MESSAGES: dict[str, dict[Lang, str]] = {
     "run.reason.drive_never_erased": {
         "en": "{name} (never erased)",
         "fr": "{name} (jamais effacé)",
+    },
+    "run.reason.demonstration": {
+        "en": "a demonstration: a disposable disk stood for the laptop's drives",
+        "fr": "une démonstration : un disque jetable a tenu lieu des disques de l'ordinateur",
+    },
+    "run.reason.no_drive_listed": {
+        "en": "the hardware report lists no drive of the laptop",
+        "fr": "l'inventaire du matériel ne liste aucun disque de l'ordinateur",
     },
     "run.reason.no_erasure": {
         "en": "the record holds no erasure",

@@ -185,6 +185,32 @@ def _certified_erasure_problems(erasure: Mapping[str, Any], where: str) -> list[
         )
     if erasure["ended_at"] is None:
         problems.append(Problem(f"{where}.ended_at", "a certified erasure never ended"))
+    problems.extend(_hidden_and_marker_problems(erasure, where))
+    return problems
+
+
+def _hidden_and_marker_problems(erasure: Mapping[str, Any], where: str) -> list[Problem]:
+    """A hidden area kept, or a firmware erase whose markers survived, is never certified
+    (also in records of agents older than these rules: the server checks them too)."""
+    problems = []
+    hidden = erasure.get("hidden_areas") or {}
+    hpa, dco = hidden.get("hpa") or {}, hidden.get("dco") or {}
+    if hpa.get("present") is True and hidden.get("restored") is not True:
+        problems.append(
+            Problem(f"{where}.hidden_areas.hpa", "an HPA present and not removed, yet certified")
+        )
+    if dco.get("present") is True and dco.get("restored") is not True:
+        problems.append(
+            Problem(f"{where}.hidden_areas.dco", "a DCO present and not restored, yet certified")
+        )
+    found = (erasure.get("verification") or {}).get("markers_found")
+    if isinstance(found, int) and found > 0:
+        problems.append(
+            Problem(
+                f"{where}.verification.markers_found",
+                f"{found} marker(s) survived the firmware erase, yet certified",
+            )
+        )
     return problems
 
 
@@ -228,10 +254,17 @@ def is_laptop_drive(drive: Mapping[str, Any]) -> bool:
     return not usb and drive.get("removable") is not True
 
 
-def _matches(drive: Mapping[str, Any], media: Mapping[str, Any]) -> bool:
-    """The same physical drive: by serial when both sides know it, else by device path."""
+def _matches(drive: Mapping[str, Any], media: Mapping[str, Any], *, by_serial: bool) -> bool:
+    """The same physical drive: by serial when both sides know it (and the serial names
+    one drive of the report only), else by device path."""
     serial, other = drive.get("serial"), media.get("serial")
-    if isinstance(serial, str) and serial.strip() and isinstance(other, str) and other.strip():
+    if (
+        by_serial
+        and isinstance(serial, str)
+        and serial.strip()
+        and isinstance(other, str)
+        and other.strip()
+    ):
         return _same_serial(serial, other)
     return bool(drive.get("path")) and drive.get("path") == media.get("device")
 
@@ -249,14 +282,19 @@ def _text(value: Any) -> str | None:
 def drive_coverage(record: Mapping[str, Any]) -> list[DriveCoverage]:
     """Every drive of ``hardware.storage`` with the erasure that covers it, if any.
 
-    Matched by serial, else by device path. A drive with several matching erasures
-    (redone after an interruption) is covered when one of them is certified.
+    Matched by serial, else by device path. A drive with several matching erasures is
+    covered when one of them is certified (the record as a whole still needs every
+    erasure certified: :func:`uncertified_cause`).
     """
     out = []
     erasures = list(record.get("erasures") or [])
-    for drive in (record.get("hardware") or {}).get("storage") or []:
-        if not isinstance(drive, Mapping):
-            continue
+    drives = [
+        d for d in (record.get("hardware") or {}).get("storage") or [] if isinstance(d, Mapping)
+    ]
+    serials = [str(d.get("serial")).strip().casefold() for d in drives if _text(d.get("serial"))]
+    for drive in drives:
+        serial = _text(drive.get("serial"))
+        unique = serial is not None and serials.count(serial.strip().casefold()) == 1
         size = drive.get("size_bytes")
         base = DriveCoverage(
             device=str(drive.get("path") or drive.get("name") or "?"),
@@ -268,7 +306,11 @@ def drive_coverage(record: Mapping[str, Any]) -> list[DriveCoverage]:
         if not is_laptop_drive(drive):
             out.append(replace(base, state="excluded", why="USB or removable"))
             continue
-        matched = [(i, e) for i, e in enumerate(erasures) if _matches(drive, e.get("media") or {})]
+        matched = [
+            (i, e)
+            for i, e in enumerate(erasures)
+            if _matches(drive, e.get("media") or {}, by_serial=unique)
+        ]
         certified = [i for i, e in matched if e["status"] == "certified"]
         if certified:
             out.append(replace(base, state="erased", erasure_index=certified[0]))
@@ -295,13 +337,20 @@ def derive_certified(record: Mapping[str, Any]) -> bool:
     return uncertified_cause(record)[0] == "all_certified"
 
 
-def uncertified_cause(record: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
-    """Why :func:`derive_certified` says what it says: a cause and its facts.
-
-    One rule for every wording: :func:`certified_reason` words it in English, the bench
-    run's screen and the certificate in their reader's language.
-    """
+def erasure_cause(record: Mapping[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """Why the laptop's erasure is not complete, or None when it is: every drive of the
+    laptop covered by a certified erasure and every erasure certified. The part of
+    :func:`uncertified_cause` that a recycling run (no image) must satisfy too."""
+    hardware = record.get("hardware") or {}
+    if hardware.get("demonstration"):
+        # weee demo: a disposable disk stood for the laptop's storage; this machine's own
+        # drives were never erased. Whatever a profile says, that certifies no laptop.
+        return "demonstration", {}
     coverage = [c for c in drive_coverage(record) if c.state != "excluded"]
+    if not coverage and record["erasures"]:
+        # erasures, but the hardware report lists no drive of the laptop: what they
+        # should have covered is unknown (the probe did not see the drives)
+        return "no_drive_listed", {}
     missing = [c for c in coverage if c.state == "not_erased"]
     if missing:
         return "drives", {
@@ -316,6 +365,18 @@ def uncertified_cause(record: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
         if erasure["status"] != "certified":
             facts = {"index": index, "device": erasure["media"]["device"]}
             return "erasure", {**facts, "status": erasure["status"]}
+    return None
+
+
+def uncertified_cause(record: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Why :func:`derive_certified` says what it says: a cause and its facts.
+
+    One rule for every wording: :func:`certified_reason` words it in English, the bench
+    run's screen and the certificate in their reader's language.
+    """
+    erasure = erasure_cause(record)
+    if erasure is not None:
+        return erasure
     image = record["image"]
     if image is None:
         return "no_image", {}
@@ -326,6 +387,8 @@ def uncertified_cause(record: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
 
 _CAUSES = {
     "drives": "{erased} of {total} drives erased — {missing}",
+    "demonstration": "a demonstration: a disposable disk stood for the laptop's drives",
+    "no_drive_listed": "the hardware report lists no drive of the laptop",
     "no_erasure": "the record holds no erasure",
     "erasure": "erasures[{index}] ({device}) is {status!r}",
     "no_image": "the record holds no image result",

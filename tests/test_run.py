@@ -76,7 +76,10 @@ class FakeBench:
         return run
 
     def probe(self, ctx: RunContext) -> StepOutput:
-        ctx.hardware = {"device": {"device_id": self.device_id}}
+        ctx.hardware = {
+            "device": {"device_id": self.device_id},
+            "storage": [{"name": "sda", "path": "/dev/sda", "removable": False}],
+        }
         return StepOutput("done", "probed")
 
     def checks(self, ctx: RunContext) -> StepOutput:
@@ -108,6 +111,7 @@ class FakeBench:
                 "record_id": f"rec-{len(self.calls)}",
                 "kind": kind,
                 "certified": certified,
+                "hardware": ctx.hardware,
                 "erasures": ctx.erasures,
                 "image": ctx.image,
             }

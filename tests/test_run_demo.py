@@ -29,13 +29,17 @@ def _attached(path: Path) -> bool:
     return bool(result.text.strip())
 
 
-def test_the_demo_erases_images_certifies_and_registers_a_disposable_disk(
+def test_the_demo_erases_images_and_registers_a_disposable_disk_never_certified(
     tmp_path: Path,
 ) -> None:
     # --refurbish: this machine is no laptop (graded parts); the demo goes on to the image
     result = run_demo(tmp_path / "demo", view=RunView(), lang="en", refurbish=True)
     verdict = result.outcome.verdict
-    assert verdict.verdict == "certified", verdict.reasons
+    # everything a certificate needs was done on the disposable disk; the record says it
+    # is a demonstration and certifies no laptop (this machine's disks were not erased)
+    assert verdict.verdict == "demonstration", verdict.reasons
+    assert verdict.exit_code == 0
+    assert "a demonstration" in verdict.reasons[0]
     assert result.markers_before == 257
     assert result.markers_after == 0
     assert result.stored_status == 200
@@ -44,7 +48,7 @@ def test_the_demo_erases_images_certifies_and_registers_a_disposable_disk(
     signed = json.loads(Path(verdict.record_path).read_text())
     verified = verify_signed(signed)
     record = verified.record
-    assert record["certified"] is True
+    assert record["certified"] is False
     assert [e["status"] for e in record["erasures"]] == ["certified"]
     assert record["erasures"][0]["media"]["device"] == result.loop_device
     # the record describes what was erased: the disposable disk stands for the laptop's
@@ -57,7 +61,9 @@ def test_the_demo_erases_images_certifies_and_registers_a_disposable_disk(
     args = ["verify", "--dir", str(result.workdir / "data"), verdict.record_path]
     done = CliRunner().invoke(main, args)
     assert done.exit_code == 0 and "signed by bench demo-bench" in done.output, done.output
-    assert f"ASSET   {verdict.asset_id}" in Path(verdict.label_path).read_text()
+    label = Path(verdict.label_path).read_text()
+    assert f"ASSET   {verdict.asset_id}" in label
+    assert "STATUS  DEMONSTRATION, NOT CERTIFIED" in label
     pdf = Path(verdict.label_path).with_suffix(".pdf")
     assert pdf.read_bytes().startswith(b"%PDF")
     text = run_command(["pdftotext", str(pdf), "-"])

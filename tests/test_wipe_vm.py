@@ -49,6 +49,13 @@ run nvme /dev/nvme0n1 --method firmware --yes
 run sata "$SATA" --yes --verify full
 run usb-default --dry-run
 run usb "$USB" --yes --pattern zero --verify sample
+# every drive, no names: the failing SATA drive taken out of the guest, a clean SATA
+# drive of the laptop mounted (refused), the NVMe drive erasable: exit 3, not 0
+echo 1 > /sys/block/${SATA##*/}/device/delete
+MOUNTED=$(disk_by_serial TESTSATA02)
+mkfs.ext4 -q -F "$MOUNTED" && mkdir -p /mnt/laptop && mount "$MOUNTED" /mnt/laptop
+run all --yes --pattern zero --verify sample
+umount /mnt/laptop
 modprobe loop 2> /dev/null; modprobe dm_mod 2> /dev/null
 if dmsetup version > /dev/null 2>&1; then
   python3 /weee/tests/data/wipe/scenarios/dm_error.py > /out/dm.json 2> /out/dm.err
@@ -68,6 +75,7 @@ def vm(tmp_path_factory: pytest.TempPathFactory) -> tuple[VMResult, dict[str, Pa
         "nvme": make_disk(disks / "nvme.img", 64 << 20, marker=MARKER),
         "sata": make_disk(disks / "sata.img", 32 << 20, marker=MARKER),
         "usb": make_disk(disks / "usb.img", 16 << 20, marker=MARKER),
+        "sata2": make_disk(disks / "sata2.img", 16 << 20, marker=MARKER),
     }
     blkdebug = write_blkdebug_config(
         disks / "blkdebug.conf", [BlkdebugRule(sector=BAD_SECTOR, event="write_aio")]
@@ -84,6 +92,7 @@ def vm(tmp_path_factory: pytest.TempPathFactory) -> tuple[VMResult, dict[str, Pa
                 model="Samsung SSD 860 EVO 500GB",
                 blkdebug=blkdebug,
             ),
+            Drive("sata", images["sata2"], "TESTSATA02"),
             Drive("usb", images["usb"], "TESTUSB01"),
         ],  # fmt: skip
         share=tmp_path_factory.mktemp("share"),
@@ -108,6 +117,26 @@ def test_the_guests_own_root_disk_is_refused_for_real(vm: tuple[VMResult, dict[s
     [report] = reports
     assert report["status"] == "refused"
     assert any("boot medium" in e for e in report["errors"]), report["errors"]
+
+
+def test_every_drive_with_a_laptop_drive_refused_exits_3_not_0(
+    vm: tuple[VMResult, dict[str, Path]],
+) -> None:
+    """``weee wipe --yes`` with no names erases what it may, but a laptop drive that was
+    refused (mounted) leaves the laptop not done: exit 3. The boot stick and the USB
+    drive are refused too, without counting: they are not the laptop's."""
+    rc, reports, err = output(vm, "all")
+    assert rc == 3, err
+    by_serial = {r["media"]["serial"]: r for r in reports}
+    assert by_serial["TESTNVME01"]["status"] == "certified"
+    refused = by_serial["TESTSATA02"]
+    assert refused["status"] == "refused"
+    assert any("mounted" in e for e in refused["errors"]), refused["errors"]
+    assert "TESTSATA01" not in by_serial  # taken out of the guest before the run
+    for serial in ("TESTUSB01", ROOT_SERIAL):
+        assert by_serial[serial]["status"] == "refused"
+    assert "NOT ERASED" in err and "this laptop is not done" in err
+    assert count_marker(vm[1]["sata2"], MARKER) > 0  # the mounted drive was not touched
 
 
 def test_auto_discovers_format_not_sanitize(vm: tuple[VMResult, dict[str, Path]]) -> None:

@@ -61,7 +61,8 @@ def load_printable(
         paths = [e.path for e in entries]
     out = []
     for path in paths:
-        verdict, signer = inspect_trusted(path.read_bytes(), trust)
+        data = path.read_bytes()  # read once: what is printed is what was verified
+        verdict, signer = inspect_trusted(data, trust)
         if not verdict.ok:
             problems = "; ".join(str(p) for p in verdict.problems)
             raise WeeeError(
@@ -80,7 +81,7 @@ def load_printable(
                 f"refusing to print {path}: {signer.reason} "
                 f"(known keys: {trust.describe_sources()}; {fix})"
             )
-        doc = json.loads(path.read_bytes())
+        doc = json.loads(data)
         if batch is not None and ((doc["record"].get("donor") or {}).get("batch")) != batch:
             continue
         out.append(Printable(doc, str(path), assets.get(doc["record"]["record_id"]), signer))

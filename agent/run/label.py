@@ -34,6 +34,8 @@ def label_lines(record: dict[str, Any], *, asset_id: str | None) -> list[str]:
         verdict = f"MAINTENANCE {record.get('maintenance_ticket') or ''}".strip()
     elif record.get("kind") == "recycling":
         verdict = "PARTS / RECYCLING"
+    elif (record.get("hardware") or {}).get("demonstration"):
+        verdict = "DEMONSTRATION, NOT CERTIFIED"
     else:
         verdict = "CERTIFIED" if record.get("certified") else "NOT CERTIFIED"
     return [

@@ -23,6 +23,7 @@ from agent.run.steps import RunContext, StepAborted, StepOutput
 from agent.run.view import RunView, Verdict, step_name
 from agent.wipe.report import now_iso
 from checks.i18n import Lang
+from inventory.record import derive_certified
 
 if TYPE_CHECKING:
     from agent.run.confirm import Keyboard
@@ -189,6 +190,19 @@ def _run_step(
     return output
 
 
+def _demonstration(record: dict[str, Any]) -> bool:
+    return bool((record.get("hardware") or {}).get("demonstration"))
+
+
+def _as_a_laptop(record: dict[str, Any]) -> dict[str, Any]:
+    """A demonstration's record judged as if its disposable disk were a laptop's drive:
+    what the run itself achieved (never what the record says: it is not certified)."""
+    if not _demonstration(record):
+        return record
+    hardware = {k: v for k, v in record["hardware"].items() if k != "demonstration"}
+    return {**record, "hardware": hardware}
+
+
 def compute_verdict(ctx: RunContext, state: RunState, *, interrupted: bool) -> Verdict:
     record = ctx.record
     asset_id = (ctx.sync or {}).get("asset_id")
@@ -217,13 +231,22 @@ def compute_verdict(ctx: RunContext, state: RunState, *, interrupted: bool) -> V
     elif ctx.route == "maintenance":
         kind, code = "maintenance", EXIT_OK
     elif ctx.route == "recycle":
-        erased = bool(record["erasures"]) and all(
-            e["status"] == "certified" for e in record["erasures"]
-        )
-        kind, code = ("recycling", EXIT_OK) if erased else ("failed", EXIT_FAILED)
+        from inventory.record import erasure_cause
+
+        # recycled parts leave the bench too: every drive of the laptop erased first
+        if erasure_cause(_as_a_laptop(record)) is None:
+            kind, code = "recycling", EXIT_OK
+        else:
+            kind, code = "failed", EXIT_FAILED
+            reasons.insert(0, steps_module.not_certified_reason(record).render(ctx.lang))
         reasons.insert(0, ctx.say("run.reason.parts"))
     elif record["certified"]:
         kind, code = "certified", EXIT_OK
+    elif _demonstration(record) and derive_certified(_as_a_laptop(record)):
+        # weee demo: everything a certificate needs was done on the disposable disk; the
+        # record itself is never certified (it certifies no laptop), the run succeeded
+        kind, code = "demonstration", EXIT_OK
+        reasons.insert(0, steps_module.not_certified_reason(record).render(ctx.lang))
     else:
         kind, code = "failed", EXIT_FAILED
         reasons.insert(0, steps_module.not_certified_reason(record).render(ctx.lang))

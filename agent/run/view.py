@@ -104,7 +104,7 @@ def why_not_confirmed(outcome: Confirmation, lang: Lang) -> str:
 class Verdict:
     """The end of a run, as the screen shows it and ``run.json`` keeps it."""
 
-    verdict: str  # certified | recycling | maintenance | failed | interrupted
+    verdict: str  # certified | recycling | maintenance | demonstration | failed | interrupted
     exit_code: int
     asset_id: str | None
     device_id: str | None

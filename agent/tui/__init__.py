@@ -40,6 +40,7 @@ from checks.i18n import Lang, t
 VERDICT_STYLE = {
     "certified": "bold white on green4",
     "recycling": "bold black on yellow",
+    "demonstration": "bold black on cyan",
     "maintenance": "bold white on blue",
     "failed": "bold white on red3",
     "interrupted": "bold white on magenta",

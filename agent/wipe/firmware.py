@@ -80,6 +80,12 @@ def gather_facts(disk: Disk, run: Run = run_command) -> DriveFacts:
     return facts
 
 
+def is_ata_transport(transport: str | None) -> bool:
+    """lsblk's TRAN of a drive that speaks ATA directly (HPA and DCO exist there)."""
+    tran = transport or ""
+    return tran in ("sata", "ata", "pata") or tran.startswith("ata")
+
+
 def hidden_areas(facts: DriveFacts) -> HiddenAreas:
     state = HiddenAreas()
     if facts.hpa is not None:
@@ -96,7 +102,11 @@ def hidden_areas(facts: DriveFacts) -> HiddenAreas:
         )
     elif facts.ata is not None:
         state.dco.present = False if not facts.ata.dco_feature else None
-    if facts.nvme is not None or (facts.ata is None and facts.transport != "usb"):
+    if facts.ata is None and is_ata_transport(facts.transport):
+        # an ATA drive that did not answer IDENTIFY (RAID/RST mode, an SG_IO error):
+        # its hidden areas are unknown, not absent
+        state.note = "HPA/DCO unknown: the ATA drive's IDENTIFY could not be read (hdparm -I)"
+    elif facts.nvme is not None or (facts.ata is None and facts.transport != "usb"):
         state.note = "no HPA/DCO on this kind of drive"
         state.hpa.present = False
         state.dco.present = False

@@ -27,6 +27,7 @@ from agent.wipe.firmware import (
     Run,
     gather_facts,
     hidden_areas,
+    is_ata_transport,
     kernel_capacity,
     restore_dco,
     restore_hpa,
@@ -277,6 +278,11 @@ def _uncover_hidden_areas(job: _Job, options: WipeOptions) -> str | None:
     disk, facts = target.disk, target.facts
     state = report.hidden_areas = hidden_areas(facts)
     if facts.ata is None:
+        if is_ata_transport(facts.transport):
+            return (
+                "the ATA drive's IDENTIFY could not be read (hdparm -I): its HPA/DCO state "
+                "is unknown, hidden sectors may stay"
+            )
         return None  # NVMe, eMMC, a loop device, a bridge that passes nothing through
     hpa = facts.hpa
     if hpa is None:

@@ -41,7 +41,7 @@ from inventory.documents.common import (
     when,
 )
 from inventory.documents.words import Translate, translator
-from inventory.record import DriveCoverage, drive_coverage, uncertified_cause
+from inventory.record import DriveCoverage, derive_certified, drive_coverage, uncertified_cause
 from inventory.trust import TrustVerdict
 
 GREEN = colors.HexColor("#1b7a3a")
@@ -195,6 +195,8 @@ _CAUSE_PHRASES = {
     "no_image": "the record holds no image result",
     "image": "the image is {status}",
     "drives": "{erased} of {total} drives erased — {missing}",
+    "demonstration": "a demonstration: a disposable disk stood for the laptop's drives",
+    "no_drive_listed": "the hardware report lists no drive of the laptop",
     "all_certified": "every drive is erased and certified and the image verified",
 }
 
@@ -205,6 +207,18 @@ def _drive_status(drive: DriveCoverage, t: Translate) -> str:
         return t("never erased")
     word = _word(STATUS_WORDS, drive.status, t)
     return f"{word}: {drive.detail}" if drive.detail else word
+
+
+def _laptop_drive_count(record: Mapping[str, Any]) -> int:
+    """How many drives of the laptop the record covers: its hardware report's (USB and
+    removable media excluded), else its erasures (a record whose report lists none)."""
+    drives = [c for c in drive_coverage(record) if c.state != "excluded"]
+    return len(drives) if drives else len(record["erasures"])
+
+
+def _never_erased(record: Mapping[str, Any]) -> list[DriveCoverage]:
+    """The laptop's drives that no erasure of the record even tried."""
+    return [c for c in drive_coverage(record) if c.state == "not_erased" and c.status is None]
 
 
 def _coverage_pair(drive: DriveCoverage, t: Translate) -> tuple[str, str]:
@@ -324,21 +338,25 @@ def certificate_page(
     if signer is not None and not signer.trusted:
         story += [_banner(not_verified_band(signer, t), False, width), Spacer(1, 2 * mm)]
     erasures = record["erasures"]
-    if record["certified"] and unverified:
+    # the record's own rule, applied again: a record signed before a rule existed (or by
+    # an agent that got it wrong) never prints more than its facts say
+    certified = derive_certified(record)
+    n_drives = _laptop_drive_count(record)
+    if certified and unverified:
         # what the record claims, from a signer nobody vouches for: never a green result
         message = t(
             "RESULT: NOT VERIFIED. The record claims {n} drive(s) sanitized and verified, "
             "but its signer is unknown."
-        ).format(n=len(erasures))
-    elif record["certified"]:
+        ).format(n=n_drives)
+    elif certified:
         message = t(
             "RESULT: CERTIFIED. All {n} drive(s) sanitized and verified; OS image verified."
-        ).format(n=len(erasures))
+        ).format(n=n_drives)
     else:
         message = t("RESULT: NOT CERTIFIED: {reason}.").format(
             reason=not_certified_reason(record, t)
         )
-    story += [_banner(message, record["certified"] and not unverified, width)]
+    story += [_banner(message, certified and not unverified, width)]
     story += [Spacer(1, 2 * mm)]
 
     story += [
@@ -543,8 +561,11 @@ def render_batch_summary(
     donors = sorted({(r.get("donor") or {}).get("name") or "-" for r in records})
     batches = sorted({(r.get("donor") or {}).get("batch") or "-" for r in records})
     drives = [e for r in records for e in r["erasures"]]
+    # a drive of a laptop that was never even tried counts, and shows, as not sanitized
+    never = [c for r in records for c in _never_erased(r)]
+    total_drives = len(drives) + len(never)
     certified_drives = sum(e["status"] == "certified" for e in drives)
-    certified = sum(bool(r["certified"]) for r in records)
+    certified = sum(derive_certified(r) for r in records)
     judged = list(signers) if signers is not None else [None] * len(docs)
     if len(judged) != len(docs):
         raise ValueError("one signer verdict per record")
@@ -569,12 +590,12 @@ def render_batch_summary(
                 "verified, {bad} not; {certified} laptop(s) certified."
             ).format(
                 laptops=len(records),
-                drives=len(drives),
+                drives=total_drives,
                 good=certified_drives,
-                bad=len(drives) - certified_drives,
+                bad=total_drives - certified_drives,
                 certified=certified,
             ),
-            certified_drives == len(drives),
+            certified_drives == total_drives,
             width,
         ),
         Spacer(1, 3 * mm),
@@ -599,7 +620,11 @@ def render_batch_summary(
                 f"{t('Result')}: {_word(STATUS_WORDS, e['status'], t)}"
             )
             for e in record["erasures"]
-        ] or [escape(t("no drive erased"))]
+        ] + [
+            escape(f"{c.device} {text(c.serial)}: {t('NOT ERASED')} ({t('never erased')})")
+            for c in _never_erased(record)
+        ]
+        lines = lines or [escape(t("no drive erased"))]
         rows.append(
             [
                 _p(number, styles["cell"]),
@@ -614,7 +639,7 @@ def render_batch_summary(
                 Paragraph(
                     escape(verification_target(record["record_id"], url_pattern))
                     + "<br/>"
-                    + escape(t("CERTIFIED") if record["certified"] else t("NOT CERTIFIED"))
+                    + escape(t("CERTIFIED") if derive_certified(record) else t("NOT CERTIFIED"))
                     + (
                         "<br/>" + escape(t("NOT VERIFIED: unknown signing key"))
                         if number - 1 in unknown

@@ -30,6 +30,8 @@ FR: dict[str, str] = {
     "erased and verified": "effacé et vérifié",
     "NOT ERASED": "NON EFFACÉ",
     "never erased": "jamais effacé",
+    "a demonstration: a disposable disk stood for the laptop's drives": "une démonstration : un disque jetable a tenu lieu des disques de l'ordinateur",
+    "the hardware report lists no drive of the laptop": "l'inventaire du matériel ne liste aucun disque de l'ordinateur",
     "excluded: USB or removable, not the laptop's": "exclu : USB ou amovible, pas un disque de l'ordinateur",
     "Laptop and media source": "Ordinateur portable et provenance des supports",
     "Manufacturer": "Fabricant",

@@ -136,8 +136,15 @@ def test_an_older_run_uploaded_late_does_not_move_the_laptop_back(api, key):
 def test_a_recycling_run_recycles_the_laptop(api, key):
     hw = hardware(serial="RCY1")
     api.store(record(key, hw=hw, certified=False))
-    api.store(record(key, hw=hw, kind="recycling", certified=False))
+    api.store(record(key, hw=hw, kind="recycling", certified=False, erased=True))
     assert Device.objects.get().status == "recycled"
+
+
+def test_a_recycling_run_whose_erasure_did_not_complete_is_not_recycled(api, key):
+    """Parts leave for the recycler only once every drive of the laptop was erased: an
+    interrupted erasure leaves the laptop diagnosed (its data may remain)."""
+    api.store(record(key, hw=hardware(serial="RCY2"), kind="recycling", certified=False))
+    assert Device.objects.get().status == "diagnosed"
 
 
 def test_the_donor_and_batch_of_the_record_are_kept(api, key):

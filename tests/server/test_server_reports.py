@@ -30,7 +30,9 @@ def programme(api, key, stock):
         api.store(record(key, donor=lyon, hw=hardware(serial="L-3"), certified=False)),
         api.store(record(key, donor=acme, hw=hardware(serial="A-1"))),
     ]
-    api.store(record(key, kind="recycling", certified=False, hw=hardware(serial="L-3")))
+    api.store(
+        record(key, kind="recycling", certified=False, erased=True, hw=hardware(serial="L-3"))
+    )
     spring = Cohort.objects.create(name="Spring")
     summer = Cohort.objects.create(name="Summer")
     for asset, cohort, day in (

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
+from inventory.record import erasure_cause
 from inventory.server.choices import Choices
 
 
@@ -80,13 +81,14 @@ def status_from_record(record: dict[str, Any]) -> str:
     if an image was written afterwards (data may remain on the drive that failed);
     "imaged" is a verified image with no erasure at all (e.g. a blank replacement drive).
     """
+    erased = erasure_cause(record) is None  # every drive of the laptop, every erasure
     if record.get("kind") == "recycling":
-        return Status.RECYCLED
+        return Status.RECYCLED if erased else Status.DIAGNOSED
     if record.get("certified"):
         return Status.CERTIFIED
     erasures = record.get("erasures") or []
     imaged = (record.get("image") or {}).get("status") == "verified"
-    if erasures and all(e.get("status") == "certified" for e in erasures):
+    if erased:
         return Status.ERASED
     if not erasures and imaged:
         return Status.IMAGED
