@@ -108,6 +108,32 @@ CONSISTENCY_VIOLATIONS = [
     ),
     ("certified-without-erasures", _set("erasures", []), "certified", "0 of 2 drives erased"),
     ("device-id-mismatch", _set("device_id", "other"), "device_id", "differs"),
+    # what agents older than issue #11 certified: a hidden area kept, markers surviving
+    (
+        "certified-with-hpa-kept",
+        _set("erasures.0.hidden_areas.hpa.present", True),
+        "erasures[0].hidden_areas.hpa",
+        "not removed",
+    ),
+    (
+        "certified-with-dco-kept",
+        _set("erasures.0.hidden_areas.dco.present", True),
+        "erasures[0].hidden_areas.dco",
+        "not restored",
+    ),
+    (
+        "certified-with-markers-surviving",
+        _set("erasures.0.verification.markers_found", 12),
+        "erasures[0].verification.markers_found",
+        "12 marker(s) survived",
+    ),
+    (
+        "certified-demonstration",
+        _set("hardware.demonstration", {"note": "weee demo", "drives_left_out": []}),
+        "certified",
+        "a demonstration",
+    ),
+    ("certified-without-drives", _set("hardware.storage", []), "certified", "lists no drive"),
     (
         "certified-erasure-verification-failed",
         _set("erasures.0.verification.result", "failed"),

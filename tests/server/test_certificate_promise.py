@@ -40,7 +40,7 @@ from agent.wipe.engine import Hooks
 from agent.wipe.methods import AtaCaps, DriveFacts, HpaInfo
 from agent.wipe.runner import refused_report
 from checks.system import CommandResult
-from inventory.documents.certificate import render_certificates
+from inventory.documents.certificate import render_batch_summary, render_certificates
 from inventory.record import RecordInvalid, new_record, validate_record
 from inventory.server.devices.models import Device, Record
 from inventory.server.samples import bench_info, check_output, image_result, signed
@@ -62,6 +62,7 @@ class Bench:
     erasures: list[dict[str, Any]] = field(default_factory=list)
     escaped: str = ""
     cleanup: list[list[str]] = field(default_factory=list)  # commands run after the row
+    demonstration: dict[str, Any] | None = None  # hardware.demonstration, when a demo
 
     def options(self, **kwargs: Any) -> WipeOptions:
         return WipeOptions(
@@ -276,6 +277,30 @@ def firmware_no_op(content: str) -> Callable[[Bench], None]:
     return make
 
 
+def identify_unreadable(bench: Bench) -> None:
+    """A SATA drive that does not answer IDENTIFY (hdparm -I gives nothing: RAID/RST
+    mode, an SG_IO error): its HPA/DCO state is unknown, so it is not certified, even
+    though an overwrite of what the kernel shows would verify."""
+    erased, drive = bench.drive(), bench.drive()
+    bench.erase([erased])
+    name = drive.rsplit("/", 1)[-1]
+    options = bench.options()
+    targets = plan_targets([drive], options, drive_facts={name: DriveFacts(name, "sata", SIZE)})
+    assert targets[0].allowed
+    bench.erasures += [r.to_dict() for r in erase(targets, options)]
+    bench.escaped = drive
+
+
+def demonstration(bench: Bench) -> None:
+    """A profile that says ``run.demonstration``: the record lists only the named drive
+    (erased) and marks itself a demonstration; the machine's other drives were never
+    erased. A demonstration certifies no laptop."""
+    erased = bench.drive()
+    bench.erase([erased])
+    bench.demonstration = {"note": "weee demo", "drives_left_out": ["/dev/sda"]}
+    bench.escaped = "/dev/sda"
+
+
 ESCAPES: dict[str, Callable[[Bench], None]] = {
     "profile-subset": profile_subset,
     "system-drive": system_drive,
@@ -301,6 +326,8 @@ ESCAPES: dict[str, Callable[[Bench], None]] = {
     "dco-restore-refused": hidden_area("dco-restore-refused"),
     "firmware-no-op-blank": firmware_no_op("blank"),
     "firmware-no-op-written": firmware_no_op("data"),
+    "identify-unreadable": identify_unreadable,
+    "demonstration": demonstration,
 }
 
 
@@ -330,6 +357,7 @@ def bench_record(bench: Bench, key: Any) -> dict[str, Any]:
         hardware={
             "device": {"manufacturer": "Lenovo", "model": "ThinkPad T480", "device_id": "d-1"},
             "storage": bench.storage,
+            **({"demonstration": bench.demonstration} if bench.demonstration else {}),
         },
         checks=check_output(),
         erasures=bench.erasures,
@@ -341,13 +369,19 @@ def escaped_name(bench: Bench) -> str:
     return bench.escaped.rsplit("/", 1)[-1]
 
 
+def why(bench: Bench) -> str:
+    """What every place must say of the row: the drive that escaped, named (a
+    demonstration says it is one)."""
+    return "a demonstration" if bench.demonstration else f"{escaped_name(bench)} ("
+
+
 def test_the_bench_never_certifies_an_escape(escaped: Bench, key: Any) -> None:
     record = bench_record(escaped, key)
     assert record["certified"] is False
     from inventory.record import certified_reason
 
     reason = certified_reason(record)
-    assert f"{escaped_name(escaped)} (" in reason and "drives erased" in reason, reason
+    assert why(escaped) in reason, reason
 
 
 def test_validate_record_refuses_a_record_that_claims_it(escaped: Bench, key: Any) -> None:
@@ -355,7 +389,7 @@ def test_validate_record_refuses_a_record_that_claims_it(escaped: Bench, key: An
     with pytest.raises(RecordInvalid) as info:
         validate_record(forged)
     assert info.value.path == "certified"
-    assert escaped_name(escaped) in info.value.message
+    assert why(escaped) in info.value.message
 
 
 def test_the_database_stores_it_not_certified_and_refuses_the_forgery(
@@ -381,7 +415,7 @@ def test_the_database_stores_it_not_certified_and_refuses_the_forgery(
         }
     )
     assert refused.status_code == 400, refused.content
-    assert escaped_name(escaped) in refused.content.decode()
+    assert why(escaped) in refused.content.decode()
     assert Record.objects.count() == 1
 
 
@@ -392,10 +426,19 @@ def test_the_certificate_says_not_certified_and_names_the_drive(
     out = tmp_path / "certificate.pdf"
     render_certificates([signed(bench_record(escaped, key), key)], out)
     text = pdf_text(out)
-    name = escaped_name(escaped)
-    assert "RESULT: NOT CERTIFIED" in text
-    assert f"1 of 2 drives erased — {name} (" in text, text
-    assert "NOT ERASED" in text and "CERTIFIED. All" not in text
+    assert "RESULT: NOT CERTIFIED" in text and "CERTIFIED. All" not in text
+    if escaped.demonstration:
+        assert "a demonstration: a disposable disk stood for the laptop's drives" in text
+    else:
+        assert f"1 of 2 drives erased — {escaped_name(escaped)} (" in text, text
+        assert "NOT ERASED" in text
+    # the donor's batch summary: the laptop not certified, its drives counted truly
+    summary = tmp_path / "summary.pdf"
+    render_batch_summary([signed(bench_record(escaped, key), key)], summary)
+    words = pdf_text(summary)
+    assert "0 laptop(s) certified" in words and "NOT CERTIFIED" in words
+    if not escaped.demonstration:
+        assert "2 drive(s): 1 drive(s) sanitized and verified, 1 not" in words, words
 
 
 def test_the_control_row_every_drive_erased_is_certified(
