@@ -123,7 +123,7 @@ def is_placeholder(value: str | None) -> bool:
     if _PLACEHOLDER_PATTERN.match(squashed):
         return True
     # One character repeated: "00000000", "FFFFFFFF", "xxxxxxx", "11111111"
-    if len(set(squashed)) == 1 and len(squashed) >= 3:
+    if len(set(squashed)) == 1 and (len(squashed) >= 3 or squashed[0] in "0x"):
         return True
     return False
 

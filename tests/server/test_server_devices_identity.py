@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from checks.identity import is_placeholder
+from checks.probe.dmi import parse_device, parse_dmidecode
+from inventory.server.devices.identity import facts_of, usable
 from inventory.server.devices.models import Device
 from inventory.server.samples import hardware, record
+from tests.conftest import FIXTURES
 
 pytestmark = pytest.mark.django_db
 
@@ -152,3 +158,69 @@ def test_the_donor_and_batch_of_the_record_are_kept(api, key):
     device = Device.objects.get()
     assert device.batch is not None
     assert (device.batch.donor.name, device.batch.reference) == ("Ville de Lyon", "2026-03")
+
+
+# One identity rule: the probe's (checks.identity). The server applies it again to what
+# records from older agents and the API carry; it used to keep a shorter list of its own
+# and took these as real serials, merging different laptops into one.
+PROBE_PLACEHOLDERS = [
+    "To_Be_Filled_By_OEM",
+    "To Be Filled By O.E.M.",
+    "Not Available",
+    "OEM",
+    "SerNum0",
+    "Default string",
+    "System Serial Number",
+    "Chassis Serial Number",
+    "Base Board Serial Number",
+    "0123456789",
+    "Not Specified",
+    "None",
+    "N/A",
+    "Unknown",
+    "INVALID",
+    "0",
+    "--",
+    "  ",
+    "00000000",
+    "XXXXXXXXXX",
+]
+
+
+@pytest.mark.parametrize("placeholder", PROBE_PLACEHOLDERS)
+def test_the_server_takes_the_probes_placeholders_as_no_serial(api, key, placeholder):
+    assert is_placeholder(placeholder)  # the probe's rule: this is no serial
+    first = hardware(serial=placeholder, board_serial=placeholder, drives=[("sda", "A")])
+    second = hardware(serial=placeholder, board_serial=placeholder, drives=[("sda", "B")])
+    api.store(record(key, hw=first))
+    api.store(record(key, hw=second))
+    assert Device.objects.count() == 2
+    kinds = {f.kind for f in facts_of(record(key, hw=first))}
+    assert "serial" not in kinds and "board_serial" not in kinds
+
+
+def dmidecode_dumps() -> list[Path]:
+    folder = FIXTURES / "dmidecode"
+    if not folder.is_dir():
+        pytest.skip(f"recordings not available: {folder}")
+    return sorted(folder.glob("*.txt"))
+
+
+def test_the_server_reads_200_real_dmidecode_serials_as_the_probe_does():
+    """The 200 notebooks' system and board serials, raw as dmidecode printed them: the
+    server keeps exactly what the probe keeps (its serial, or nothing)."""
+    dumps = dmidecode_dumps()
+    assert len(dumps) >= 200
+    compared = 0
+    for dump in dumps:
+        records = parse_dmidecode(dump.read_text(errors="replace"))
+        device = parse_device(records)
+        raw = device.raw
+        for field, kept in (
+            ("system_serial", device.serial),
+            ("board_serial", device.board_serial),
+        ):
+            if field in raw:
+                assert usable(raw[field]) == kept, (dump.name, field, raw[field])
+                compared += 1
+    assert compared >= 200

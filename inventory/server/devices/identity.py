@@ -16,6 +16,7 @@ from typing import Any
 
 from django.db.models import Q
 
+from checks.identity import clean_serial, clean_uuid
 from inventory.server.devices.models import Device, DeviceIdentifier, IdentifierKind
 
 STRONG = (
@@ -26,42 +27,15 @@ STRONG = (
 )
 WEAK = (IdentifierKind.MAC, IdentifierKind.DRIVE_SERIAL)
 
-# The probe already turns these into None; the server checks again because it also takes
-# records from older agents and must never merge every "To Be Filled By O.E.M." laptop.
-_PLACEHOLDERS = {
-    "",
-    "to be filled by o.e.m.",
-    "default string",
-    "system serial number",
-    "not specified",
-    "not applicable",
-    "none",
-    "n/a",
-    "na",
-    "0",
-    "0123456789",
-    "123456789",
-    "1234567890",
-    "--",
-    "chassis serial number",
-    "base board serial number",
-    "unknown",
-    "invalid",
-    "xxxxxxxxxx",
-    "00000000-0000-0000-0000-000000000000",
-    "ffffffff-ffff-ffff-ffff-ffffffffffff",
-    "03000200-0400-0500-0006-000700080009",
-}
 _MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 
 
 def usable(value: object) -> str | None:
-    if not isinstance(value, str):
-        return None
-    cleaned = value.strip()
-    if cleaned.lower() in _PLACEHOLDERS or set(cleaned) <= {"0", " ", "-", ".", "x", "X"}:
-        return None
-    return cleaned
+    """A serial number as an identity, or None: the probe's own rule
+    (``checks.identity.clean_serial``), applied again because the database also takes
+    records from older agents and the API, and must never merge every "To Be Filled By
+    O.E.M." laptop into one."""
+    return clean_serial(value) if isinstance(value, str) else None
 
 
 @dataclass(frozen=True)
@@ -86,9 +60,9 @@ def facts_of(record: dict[str, Any]) -> list[Fact]:
     if serial:
         # serials are unique per vendor only
         add(IdentifierKind.SERIAL, f"{(device.get('manufacturer') or '').strip().lower()}|{serial}")
-    uuid = usable(device.get("uuid"))
+    uuid = clean_uuid(device.get("uuid")) if isinstance(device.get("uuid"), str) else None
     if uuid:
-        add(IdentifierKind.UUID, uuid.lower())
+        add(IdentifierKind.UUID, uuid)
     board = usable(device.get("board_serial"))
     if board:
         add(
