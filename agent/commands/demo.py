@@ -65,6 +65,12 @@ def demo(workdir: Path, lang: str | None, screen: str, refurbish: bool, guided: 
         f"weee demo: verdict {verdict.verdict.upper()}"
         + (f", asset ID {verdict.asset_id}" if verdict.asset_id else "")
     )
+    if verdict.verdict == "demonstration":
+        out(
+            "  the disposable disk was erased, verified and imaged as a laptop's drive would "
+            "be; the record says\n  it is a demonstration, so it certifies no laptop (this "
+            "machine's own disks were never erased)."
+        )
     if verdict.grade == "parts" and not refurbish:
         out(
             "  this machine was graded 'parts' by the default policy (it is not a laptop in "
