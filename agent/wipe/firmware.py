@@ -24,10 +24,12 @@ from agent.blockdev import Disk
 from agent.wipe.methods import (
     DriveFacts,
     HpaInfo,
+    flag,
     parse_dco_identify,
     parse_hdparm_identify,
     parse_hdparm_n,
     parse_nvme_id_ctrl,
+    security_section,
     smartctl_passthrough,
 )
 from agent.wipe.report import Evidence, HiddenAreas, clip_output
@@ -553,11 +555,8 @@ def nvme_format(
 
 # ------------------------------------------------------------------ ATA SECURITY ERASE UNIT
 
-# hdparm -I (identify.c): one line per bit of word 128, "\tnot\t<flag>" or "\t\t<flag>"
-# ("\t(?)\t" for an unset "supported"); nothing at all when the word is zero.
-_SECURITY_FLAG = re.compile(
-    r"^\s*(not|\(\?\))?\s+(supported|enabled|locked|frozen|expired: security count)\s*$"
-)
+# the Security section's flags (hdparm identify.c: "\tnot\t<flag>" or "\t\t<flag>")
+SECURITY_WORDS = ("supported", "enabled", "locked", "frozen", "expired")
 
 
 @dataclass(frozen=True)
@@ -574,24 +573,18 @@ def parse_ata_security(text: str) -> AtaSecurity:
     security is enabled and whether the drive is locked."""
     if "ATA device" not in text and "Model Number" not in text:
         raise ValueError("no ATA identify data")
-    lines = ("\n" + text).split("\nSecurity:", 1)
-    if len(lines) != 2:
+    lines = security_section(text)
+    if lines is None:
         raise ValueError("no Security section")
-    flags: dict[str, bool] = {}
-    for line in lines[1].splitlines()[1:]:
-        if line and not line[0].isspace():
-            break  # the next section
-        m = _SECURITY_FLAG.match(line)
-        if m:
-            flags[m.group(2).split(":")[0]] = m.group(1) is None
-    if "enabled" not in flags or "locked" not in flags:
+    flags = {word: flag(lines, word) for word in SECURITY_WORDS}
+    if flags["enabled"] is None or flags["locked"] is None:
         raise ValueError("the Security section does not say whether it is enabled and locked")
     return AtaSecurity(
-        supported=flags.get("supported", False),
+        supported=flags["supported"] is True,
         enabled=flags["enabled"],
         locked=flags["locked"],
-        frozen=flags.get("frozen", False),
-        expired=flags.get("expired", False),
+        frozen=flags["frozen"] is True,
+        expired=flags["expired"] is True,
     )
 
 

@@ -159,7 +159,19 @@ def parse_nvme_id_ctrl(text: str | bytes) -> NvmeCaps | None:
     )
 
 
-def _flag(lines: list[str], word: str) -> bool | None:
+def security_section(text: str) -> list[str] | None:
+    """The lines of ``hdparm -I``'s Security section; None when it has none."""
+    if "\nSecurity:" not in "\n" + text:
+        return None
+    lines = []
+    for line in ("\n" + text).split("\nSecurity:", 1)[1].splitlines()[1:]:
+        if line and not line[0].isspace():
+            break  # next section
+        lines.append(line)
+    return lines
+
+
+def flag(lines: list[str], word: str) -> bool | None:
     """A Security-section line: "\\tnot\\tfrozen" -> False, "\\t\\tfrozen" -> True."""
     for line in lines:
         parts = line.split()
@@ -185,14 +197,8 @@ def parse_hdparm_identify(text: str) -> AtaCaps | None:
     """``hdparm -I``; None when there is no ATA identify data at all."""
     if "ATA device" not in text and "Model Number" not in text:
         return None
-    security_lines: list[str] = []
-    if "\nSecurity:" in text:
-        section = text.split("\nSecurity:", 1)[1].splitlines()[1:]
-        for line in section:
-            if line and not line[0].isspace():
-                break  # next section
-            security_lines.append(line)
-    supported = _flag(security_lines, "supported") is True
+    security_lines = security_section(text) or []
+    supported = flag(security_lines, "supported") is True
     minutes_normal = minutes_enhanced = None
     for line in security_lines:
         m = re.search(r"(\d+)min for SECURITY ERASE UNIT", line)
@@ -211,10 +217,10 @@ def parse_hdparm_identify(text: str) -> AtaCaps | None:
     )
     return AtaCaps(
         security_supported=supported,
-        security_enabled=_flag(security_lines, "enabled") is True,
-        locked=_flag(security_lines, "locked") is True,
-        frozen=_flag(security_lines, "frozen") is True,
-        count_expired=_flag(security_lines, "expired") is True,
+        security_enabled=flag(security_lines, "enabled") is True,
+        locked=flag(security_lines, "locked") is True,
+        frozen=flag(security_lines, "frozen") is True,
+        count_expired=flag(security_lines, "expired") is True,
         enhanced_erase=supported and enhanced,
         erase_minutes=minutes_normal,
         enhanced_erase_minutes=minutes_enhanced,
