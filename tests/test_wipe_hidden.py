@@ -195,18 +195,10 @@ def ata_target(device: str, drive: Drive) -> Target:
     return Target(device, Assessment(device, name, disk), disk, facts, Plan(["overwrite"], ["t"]))
 
 
-def erasure_schema_errors(doc: dict[str, Any]) -> list[str]:
-    schema = json.loads(SCHEMA.read_text())
-    sub = {"$ref": "#/$defs/erasure", "$defs": schema["$defs"]}
-    return [e.message for e in jsonschema.Draft202012Validator(sub).iter_errors(doc)]
-
-
-@pytest.mark.parametrize("name", list(CASES))
-def test_hidden_area_is_erased_or_blocks_certification(
-    tmp_path: Path, drive_file: tuple[Path, list[str]], name: str
-) -> None:
-    case = CASES[name]
-    image, attached = drive_file
+def attach_case_drive(image: Path, case: Case, attached: list[str]) -> tuple[str, Drive]:
+    """The case's drive: the donor's data over its factory size in ``image``, attached
+    as a loop device limited to what the kernel sees (appended to ``attached``, for the
+    caller to detach), and its registers."""
     donor_drive(image, case.real * MiB)
     seen = (case.kernel_current or case.current) * MiB
     device = run_command(
@@ -227,6 +219,22 @@ def test_hidden_area_is_erased_or_blocks_certification(
         dco_unreadable=case.dco_unreadable,
         hpa_feature=case.hpa_feature,
     )
+    return device, drive
+
+
+def erasure_schema_errors(doc: dict[str, Any]) -> list[str]:
+    schema = json.loads(SCHEMA.read_text())
+    sub = {"$ref": "#/$defs/erasure", "$defs": schema["$defs"]}
+    return [e.message for e in jsonschema.Draft202012Validator(sub).iter_errors(doc)]
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_hidden_area_is_erased_or_blocks_certification(
+    tmp_path: Path, drive_file: tuple[Path, list[str]], name: str
+) -> None:
+    case = CASES[name]
+    image, attached = drive_file
+    device, drive = attach_case_drive(image, case, attached)
     before = file_bytes(image)
     options = WipeOptions(
         journal_dir=tmp_path / "journal",

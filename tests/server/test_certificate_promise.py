@@ -226,23 +226,11 @@ def hidden_area(case_name: str) -> Callable[[Bench], None]:
     def make(bench: Bench) -> None:
         bench.erase([bench.drive()])
         case = hidden.CASES[case_name]
-        image = bench.tmp / "hidden.img"
-        hidden.donor_drive(image, case.real * hidden.MiB)
-        device = must(
-            ["losetup", "--find", "--show", "--direct-io=on",
-             f"--sizelimit={case.current * hidden.MiB}", str(image)]
-        ).strip()  # fmt: skip
-        bench.cleanup.append(["losetup", "-d", device])
-        sectors = hidden.MiB // 512
-        drive = hidden.Drive(
-            device,
-            case.current * sectors,
-            case.native * sectors,
-            case.real * sectors,
-            refuse_hpa=case.refuse_hpa,
-            refuse_dco=case.refuse_dco,
-            kernel_follows=case.kernel_follows,
-        )
+        attached: list[str] = []
+        try:
+            device, drive = hidden.attach_case_drive(bench.tmp / "hidden.img", case, attached)
+        finally:
+            bench.cleanup += [["losetup", "-d", d] for d in attached]
         target = hidden.ata_target(device, drive)
         options = bench.options(run=drive.run, restore_dco=case.restore_dco, capacity_wait_s=0.5)
         [report] = erase([target], options)
