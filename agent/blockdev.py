@@ -56,6 +56,12 @@ def _runner_default(argv: Sequence[str]) -> CommandResult:
     return run_command(argv, timeout=30)
 
 
+def is_ata_transport(transport: str | None) -> bool:
+    """lsblk's TRAN of a drive that speaks ATA directly (HPA and DCO exist there)."""
+    tran = transport or ""
+    return tran in ("sata", "ata", "pata") or tran.startswith("ata")
+
+
 @dataclass(frozen=True)
 class Disk:
     """A whole block device as lsblk and sysfs describe it."""
@@ -108,7 +114,7 @@ class Disk:
             return "usb"
         if tran == "nvme" or self.name.startswith("nvme"):
             return "nvme"
-        if tran in ("sata", "ata", "pata") or tran.startswith("ata"):
+        if is_ata_transport(tran):
             return "ata"
         if tran in ("sas", "spi", "fc", "iscsi", "scsi"):
             return "scsi"

@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from enum import Enum
 from pathlib import Path
 
-from agent.blockdev import Disk
+from agent.blockdev import Disk, is_ata_transport
 from agent.wipe.methods import (
     DriveFacts,
     HpaInfo,
@@ -80,12 +80,6 @@ def gather_facts(disk: Disk, run: Run = run_command) -> DriveFacts:
             if facts.ata.dco_feature:
                 facts.dco = parse_dco_identify(run(["hdparm", "--dco-identify", disk.path]).text)
     return facts
-
-
-def is_ata_transport(transport: str | None) -> bool:
-    """lsblk's TRAN of a drive that speaks ATA directly (HPA and DCO exist there)."""
-    tran = transport or ""
-    return tran in ("sata", "ata", "pata") or tran.startswith("ata")
 
 
 def hidden_areas(facts: DriveFacts) -> HiddenAreas:

@@ -18,7 +18,15 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
-from agent.blockdev import Assessment, Disk, SystemFacts, assess_facts, list_disks, read_facts
+from agent.blockdev import (
+    Assessment,
+    Disk,
+    SystemFacts,
+    assess_facts,
+    is_ata_transport,
+    list_disks,
+    read_facts,
+)
 from agent.errors import UnavailableError
 from agent.wipe import engine
 from agent.wipe.engine import Hooks, JobContext, OverwriteSpec, Progress, Stopped
@@ -27,7 +35,6 @@ from agent.wipe.firmware import (
     Run,
     gather_facts,
     hidden_areas,
-    is_ata_transport,
     kernel_capacity,
     restore_dco,
     restore_hpa,
